@@ -1,0 +1,60 @@
+package order
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Receipt is the body of a 201; its fields marshal in this order.
+type Receipt struct {
+	OrderID    string `json:"orderId"`
+	Status     string `json:"status"`
+	Symbol     string `json:"symbol"`
+	Side       string `json:"side"`
+	Quantity   uint64 `json:"quantity"`
+	AcceptedAt string `json:"acceptedAt"`
+}
+
+// orderIDNamespace is this service's version-5 UUID namespace. Changing it
+// changes every order id, so it is fixed forever.
+var orderIDNamespace = uuid.MustParse("6f1c2a52-93d4-4f1e-9b0a-5d2a7e3c8b41")
+
+// OrderID derives the order id from what identifies one request: any two
+// executions of the same request (a race across edge locations, a retry after
+// a lost result write) get the same id, so a downstream system can drop the
+// second. Neither scope nor key can contain a newline, so the joined name is
+// unambiguous.
+func OrderID(scope, key, fingerprint string) string {
+	return uuid.NewSHA1(orderIDNamespace, []byte(scope+"\n"+key+"\n"+fingerprint)).String()
+}
+
+// formatTime writes t as JavaScript's toISOString does: UTC, milliseconds, Z.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// Placer places an order. orderID is stable across retries of one request,
+// so a real gateway (an order-management service, a FIX bridge) can pass it
+// on as the client order id and have the far side drop duplicates.
+type Placer interface {
+	Place(ctx context.Context, orderID string, o Order) (Receipt, error)
+}
+
+// MintReceipt is the default Placer: there is no downstream system, so
+// accepting an order means writing its receipt.
+type MintReceipt struct {
+	Now func() time.Time
+}
+
+func (m MintReceipt) Place(_ context.Context, orderID string, o Order) (Receipt, error) {
+	return Receipt{
+		OrderID:    orderID,
+		Status:     "accepted",
+		Symbol:     o.Symbol,
+		Side:       o.Side,
+		Quantity:   o.Quantity,
+		AcceptedAt: formatTime(m.Now()),
+	}, nil
+}
