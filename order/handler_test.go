@@ -1,0 +1,579 @@
+package order
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orderintake/edge/kvstore"
+)
+
+const msft100 = `{"symbol":"MSFT","side":"buy","quantity":100}`
+
+var t0 = time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
+
+// worker is the handler wired as main.go wires it, over the fake KV.
+type worker struct {
+	t       *testing.T
+	handler Handler
+	kv      *kvstore.Fake
+	clock   *kvstore.Clock
+	placer  *spyPlacer
+	logs    *syncBuffer
+}
+
+// spyPlacer counts placements and can fail, panic or run a hook while the
+// order is being placed (that is, while the claim is held).
+type spyPlacer struct {
+	mu     sync.Mutex
+	calls  int
+	fail   error
+	during func()
+	next   Placer
+}
+
+func (p *spyPlacer) Place(ctx context.Context, orderID string, o Order) (Receipt, error) {
+	p.mu.Lock()
+	p.calls++
+	fail, during := p.fail, p.during
+	p.during = nil
+	p.mu.Unlock()
+	if during != nil {
+		during()
+	}
+	if fail != nil {
+		return Receipt{}, fail
+	}
+	return p.next.Place(ctx, orderID, o)
+}
+
+func (p *spyPlacer) placed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []logLine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []logLine
+	for _, raw := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+		var l logLine
+		if raw != "" && json.Unmarshal([]byte(raw), &l) == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func newWorker(t *testing.T) *worker {
+	t.Helper()
+	clock := kvstore.NewClock(t0)
+	kv := kvstore.NewFake(clock.Now)
+	return newWorkerOn(t, clock, kv, kv)
+}
+
+func newWorkerOn(t *testing.T, clock *kvstore.Clock, kv *kvstore.Fake, store kvstore.Store) *worker {
+	settings, err := ParseSettings(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{t: t, kv: kv, clock: clock, logs: &syncBuffer{},
+		placer: &spyPlacer{next: MintReceipt{Now: clock.Now}}}
+	w.handler = Handler{
+		Intake: Intake{Records: KVRecords{Store: store}, Placer: w.placer, Settings: settings, Now: clock.Now},
+		Log:    w.logs,
+	}
+	return w
+}
+
+// do sends a request; headers come in name, value pairs.
+func (w *worker) do(method, path, body string, headers ...string) *httptest.ResponseRecorder {
+	w.t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for i := 0; i < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, req)
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		w.t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+	}
+	if !json.Valid(rec.Body.Bytes()) {
+		w.t.Errorf("%s %s: body is not JSON: %q", method, path, rec.Body.String())
+	}
+	return rec
+}
+
+func (w *worker) post(key, body string) *httptest.ResponseRecorder {
+	w.t.Helper()
+	return w.do("POST", "/orders", body, "Idempotency-Key", key, "Content-Type", "application/json")
+}
+
+func (w *worker) kvCalls() [3]int {
+	return [3]int{w.kv.Calls(kvstore.OpGet), w.kv.Calls(kvstore.OpPut), w.kv.Calls(kvstore.OpDelete)}
+}
+
+// wantError checks an error response: status, code, and the one-sentence message.
+func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) errorBody {
+	t.Helper()
+	var e errorBody
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
+		t.Fatalf("error body %q: %v", rec.Body.String(), err)
+	}
+	if rec.Code != status || e.Error != code || e.Message == "" {
+		t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), status, code)
+	}
+	return e
+}
+
+func receiptOf(t *testing.T, rec *httptest.ResponseRecorder) Receipt {
+	t.Helper()
+	var r Receipt
+	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+		t.Fatalf("receipt %q: %v", rec.Body.String(), err)
+	}
+	return r
+}
+
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	if rec := w.do("GET", "/healthz", ""); rec.Code != 200 || rec.Body.String() != `{"status":"ok"}` {
+		t.Errorf("healthz: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, path := range []string{"/orders", "/"} {
+		for _, method := range []string{"GET", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			rec := w.do(method, path, "")
+			wantError(t, rec, 405, "method_not_allowed")
+			if rec.Header().Get("Allow") != "POST" {
+				t.Errorf("%s %s: Allow %q, want POST", method, path, rec.Header().Get("Allow"))
+			}
+		}
+	}
+	for _, path := range []string{"/order", "/orders/", "/healthz/x", "/v1/orders"} {
+		wantError(t, w.do("POST", path, msft100, "Idempotency-Key", "k"), 404, "not_found")
+	}
+	if calls := w.kvCalls(); calls != [3]int{} {
+		t.Errorf("routing touched KV: %v", calls)
+	}
+	if rec := w.do("POST", "/", msft100, "Idempotency-Key", "alias"); rec.Code != 201 {
+		t.Errorf("POST / is the intake alias: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// SPEC §2: checks in order, the first failure wins, and a refused request
+// costs no KV operation and leaves the key free.
+func TestChecksRefuseBadInputWithoutTouchingStorage(t *testing.T) {
+	t.Parallel()
+	json16k := msft100 + strings.Repeat(" ", MaxBodyBytes-len(msft100))
+	tests := []struct {
+		name    string
+		headers []string
+		body    string
+		status  int
+		code    string
+	}{
+		{"no key", []string{"Content-Type", "text/plain"}, "x", 400, "missing_idempotency_key"},
+		{"empty key", []string{"Idempotency-Key", ""}, msft100, 400, "missing_idempotency_key"},
+		{"key twice", []string{"Idempotency-Key", "a", "Idempotency-Key", "b"}, msft100, 400, "invalid_idempotency_key"},
+		{"key with a space", []string{"Idempotency-Key", "a b", "Content-Type", "text/plain"}, "", 400, "invalid_idempotency_key"},
+		{"key too long", []string{"Idempotency-Key", strings.Repeat("k", 256)}, msft100, 400, "invalid_idempotency_key"},
+		{"form encoding", []string{"Idempotency-Key", "k", "Content-Type", "application/x-www-form-urlencoded"}, msft100, 415, "unsupported_media_type"},
+		{"text", []string{"Idempotency-Key", "k", "Content-Type", "text/plain"}, msft100 + strings.Repeat(" ", MaxBodyBytes), 415, "unsupported_media_type"},
+		{"json-ish", []string{"Idempotency-Key", "k", "Content-Type", "application/jsonx"}, msft100, 415, "unsupported_media_type"},
+		{"16385 bytes", []string{"Idempotency-Key", "k"}, json16k + " ", 413, "payload_too_large"},
+		{"16385 bytes of garbage", []string{"Idempotency-Key", "k"}, strings.Repeat("x", MaxBodyBytes+1), 413, "payload_too_large"},
+		{"syntax error", []string{"Idempotency-Key", "k"}, `{"symbol":`, 400, "malformed_json"},
+		{"array", []string{"Idempotency-Key", "k"}, `[` + msft100 + `]`, 400, "malformed_json"},
+		{"trailing garbage", []string{"Idempotency-Key", "k"}, msft100 + `x`, 400, "malformed_json"},
+		{"empty body", []string{"Idempotency-Key", "k"}, ``, 400, "malformed_json"},
+		{"bad fields", []string{"Idempotency-Key", "k"}, `{"symbol":"MSFT","side":"buy","quantity":100.5}`, 422, "invalid_order"},
+		{"unknown field", []string{"Idempotency-Key", "k"}, `{"symbol":"MSFT","side":"buy","quantity":1,"price":10}`, 422, "invalid_order"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorker(t)
+			wantError(t, w.do("POST", "/orders", tt.body, tt.headers...), tt.status, tt.code)
+			if calls := w.kvCalls(); calls != [3]int{} {
+				t.Errorf("a refused request made KV calls (get, put, delete) %v", calls)
+			}
+			if w.placer.placed() != 0 {
+				t.Error("a refused request was placed")
+			}
+			if lines := w.logs.lines(); len(lines) != 1 || lines[0].Event != "rejected" || lines[0].Code != tt.code || lines[0].Status != tt.status {
+				t.Errorf("log lines %+v, want one rejected %d %s", lines, tt.status, tt.code)
+			}
+		})
+	}
+}
+
+func TestInvalidOrderNamesEveryFieldAndLeavesTheKeyFree(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	e := wantError(t, w.post("k", `{"symbol":"","side":"hold","quantity":"1","price":2}`), 422, "invalid_order")
+	want := map[string]string{"symbol": "must be 1 to 32 characters", "side": `must be "buy" or "sell"`,
+		"quantity": "must be a JSON number", "price": "unknown field"}
+	if fmt.Sprint(e.Fields) != fmt.Sprint(want) {
+		t.Errorf("fields = %v, want %v", e.Fields, want)
+	}
+	if rec := w.post("k", msft100); rec.Code != 201 {
+		t.Errorf("the corrected retry under the same key: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestBodyOfExactly16KiBIsAccepted(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	body := msft100 + strings.Repeat(" ", MaxBodyBytes-len(msft100))
+	if rec := w.post("k", body); rec.Code != 201 {
+		t.Fatalf("16384-byte body: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func TestContentTypeAbsentOrJSONWithParametersIsAccepted(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	for i, headers := range [][]string{
+		nil,
+		{"Content-Type", "application/json"},
+		{"Content-Type", "application/json; charset=utf-8"},
+		{"Content-Type", "Application/JSON;charset=UTF-8"},
+	} {
+		rec := w.do("POST", "/orders", msft100, append([]string{"Idempotency-Key", fmt.Sprint("k", i)}, headers...)...)
+		if rec.Code != 201 {
+			t.Errorf("Content-Type %v: %d %s", headers, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+func TestCreatedThenReplayedByteForByte(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	created := w.post("k", `{"symbol":"MSFT","side":"buy","quantity":1e2}`)
+	if created.Code != 201 {
+		t.Fatalf("first: %d %s", created.Code, created.Body.String())
+	}
+	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"acceptedAt":"2026-11-23T14:30:50.123Z"}`,
+		OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()))
+	if created.Body.String() != wantBody {
+		t.Fatalf("receipt\n got %s\nwant %s", created.Body.String(), wantBody)
+	}
+	if created.Header().Get("Idempotent-Replay") != "" {
+		t.Error("the original answer is marked as a replay")
+	}
+	w.clock.Advance(time.Hour)
+	// The same order written differently, with the key quoted as the IETF draft writes it.
+	replay := w.do("POST", "/orders", `{"quantity":100.0,"side":"buy","symbol":"MSFT"}`, "Idempotency-Key", `"k"`)
+	if replay.Code != 200 || replay.Body.String() != wantBody {
+		t.Fatalf("replay: %d %s", replay.Code, replay.Body.String())
+	}
+	if replay.Header().Get("Idempotent-Replay") != "true" {
+		t.Errorf("Idempotent-Replay = %q", replay.Header().Get("Idempotent-Replay"))
+	}
+	if w.placer.placed() != 1 {
+		t.Errorf("placed %d times, want 1", w.placer.placed())
+	}
+}
+
+func TestKeyReusedForAnotherOrderIsRefused(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.post("k", msft100)
+	for _, other := range []string{
+		`{"symbol":"MSFT","side":"sell","quantity":100}`,
+		`{"symbol":"MSFT","side":"buy","quantity":101}`,
+		`{"symbol":"AAPL","side":"buy","quantity":100}`,
+	} {
+		wantError(t, w.post("k", other), 422, "idempotency_key_reused")
+	}
+	if w.placer.placed() != 1 {
+		t.Errorf("placed %d times, want 1", w.placer.placed())
+	}
+}
+
+// While a claim is held, a retry waits (409 with Retry-After counting down)
+// and another order under the key is refused (422 outranks 409).
+func TestClaimHeldByAnotherRequest(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	var during []*httptest.ResponseRecorder
+	w.placer.during = func() {
+		during = append(during, w.post("k", msft100))
+		w.clock.Advance(20*time.Second + 500*time.Millisecond)
+		during = append(during, w.post("k", msft100))
+		w.clock.Advance(9 * time.Second)
+		during = append(during, w.post("k", msft100))
+		during = append(during, w.post("k", `{"symbol":"MSFT","side":"sell","quantity":100}`))
+	}
+	if rec := w.post("k", msft100); rec.Code != 201 {
+		t.Fatalf("first: %d %s", rec.Code, rec.Body.String())
+	}
+	for i, wantWait := range []int{30, 10, 1} {
+		e := wantError(t, during[i], 409, "in_progress")
+		if during[i].Header().Get("Retry-After") != fmt.Sprint(wantWait) || e.RetryAfter != wantWait {
+			t.Errorf("retry %d: Retry-After %q, retryAfter %d; want %d", i, during[i].Header().Get("Retry-After"), e.RetryAfter, wantWait)
+		}
+	}
+	wantError(t, during[3], 422, "idempotency_key_reused")
+	if w.placer.placed() != 1 {
+		t.Errorf("placed %d times, want 1", w.placer.placed())
+	}
+}
+
+// A claim whose lease ended (its request died before storing a result) no
+// longer blocks: the next request reclaims the key and places the order
+// under the same order id.
+func TestClaimIsReclaimedAfterItsLease(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.kv.FailNth(kvstore.OpPut, 2, errors.New("result write lost"))
+	first := receiptOf(t, w.post("k", msft100))
+	w.clock.Advance(29 * time.Second)
+	wantError(t, w.post("k", msft100), 409, "in_progress")
+	w.clock.Advance(time.Second)
+	again := w.post("k", msft100)
+	if again.Code != 201 || receiptOf(t, again).OrderID != first.OrderID {
+		t.Fatalf("after the lease: %d %s, want 201 with order id %s", again.Code, again.Body.String(), first.OrderID)
+	}
+	if w.placer.placed() != 2 {
+		t.Errorf("placed %d times, want 2", w.placer.placed())
+	}
+	if replay := w.post("k", msft100); replay.Code != 200 || replay.Body.String() != again.Body.String() {
+		t.Errorf("after the reclaim: %d %s, want a replay of it", replay.Code, replay.Body.String())
+	}
+}
+
+func TestResultIsKeptForItsTTL(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.post("k", msft100)
+	w.clock.Advance(86400*time.Second - time.Millisecond)
+	if rec := w.post("k", msft100); rec.Code != 200 {
+		t.Fatalf("just before the result TTL: %d", rec.Code)
+	}
+	w.clock.Advance(time.Millisecond)
+	if rec := w.post("k", msft100); rec.Code != 201 {
+		t.Fatalf("after the result TTL the key is free: %d", rec.Code)
+	}
+}
+
+func TestMisconfiguredSettingRefusesEveryIntakeRequest(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	_, err := ParseSettings(func(name string) string {
+		return map[string]string{"RESULT_TTL_SECONDS": "30"}[name]
+	})
+	w.handler.Misconfigured = err
+	for _, headers := range [][]string{{"Idempotency-Key", "k"}, nil} {
+		e := wantError(t, w.do("POST", "/orders", msft100, headers...), 500, "misconfigured")
+		if !strings.Contains(e.Message, "RESULT_TTL_SECONDS") {
+			t.Errorf("message %q does not name the setting", e.Message)
+		}
+	}
+	if rec := w.do("GET", "/healthz", ""); rec.Code != 200 {
+		t.Errorf("healthz while misconfigured: %d", rec.Code)
+	}
+	if calls := w.kvCalls(); calls != [3]int{} || w.placer.placed() != 0 {
+		t.Errorf("misconfigured worker touched KV %v or placed %d", calls, w.placer.placed())
+	}
+}
+
+// SPEC §6: every failure, injected, with what was placed and what is stored.
+func TestFailuresFailClosed(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("KV GET failed: 503 Service Unavailable")
+	tests := []struct {
+		name        string
+		arrange     func(w *worker)
+		status      int
+		code        string // "" for a 201 receipt
+		event       string
+		placed      int
+		wantPending bool
+		wantResult  bool
+	}{
+		{"reading the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 1, boom) },
+			503, "storage_unavailable", "storage_error", 0, false, false},
+		{"reading the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 2, boom) },
+			503, "storage_unavailable", "storage_error", 0, false, false},
+		{"writing the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 1, boom) },
+			503, "storage_unavailable", "storage_error", 0, false, false},
+		{"placement fails", func(w *worker) { w.placer.fail = errors.New("gateway down") },
+			502, "placement_failed", "placement_error", 1, false, false},
+		{"placement fails and the claim cannot be deleted", func(w *worker) {
+			w.placer.fail = errors.New("gateway down")
+			w.kv.FailNth(kvstore.OpDelete, 1, boom)
+		}, 502, "placement_failed", "placement_error", 1, true, false},
+		{"writing the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 2, boom) },
+			201, "", "result_write_error", 1, true, false},
+		{"the result record is corrupt", func(w *worker) {
+			w.kv.Put(context.Background(), "result:k", `{"fingerprint":`, 60)
+		}, 500, "corrupt_record", "storage_error", 0, false, true},
+		{"the claim record is corrupt", func(w *worker) {
+			w.kv.Put(context.Background(), "pending:k", `{"fingerprint":"x"}`, 60)
+		}, 500, "corrupt_record", "storage_error", 0, true, false},
+		{"the placer panics", func(w *worker) { w.placer.during = func() { panic("nil map") } },
+			500, "internal_error", "internal_error", 1, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorker(t)
+			tt.arrange(w)
+			pendingBefore, _ := w.kv.Stored("pending:k")
+			resultBefore, _ := w.kv.Stored("result:k")
+			rec := w.post("k", msft100)
+			if tt.code == "" {
+				if rec.Code != tt.status || receiptOf(t, rec).OrderID == "" {
+					t.Fatalf("got %d %s, want a %d receipt", rec.Code, rec.Body.String(), tt.status)
+				}
+			} else {
+				wantError(t, rec, tt.status, tt.code)
+			}
+			if tt.status == 503 && rec.Header().Get("Retry-After") != "1" {
+				t.Errorf("503 Retry-After = %q, want 1", rec.Header().Get("Retry-After"))
+			}
+			if got := w.placer.placed(); got != tt.placed {
+				t.Errorf("placed %d times, want %d", got, tt.placed)
+			}
+			pending, hasPending := w.kv.Stored("pending:k")
+			result, hasResult := w.kv.Stored("result:k")
+			if hasPending != tt.wantPending || hasResult != tt.wantResult {
+				t.Errorf("stored pending=%v result=%v, want pending=%v result=%v", hasPending, hasResult, tt.wantPending, tt.wantResult)
+			}
+			if tt.code == "corrupt_record" && (pending != pendingBefore || result != resultBefore) {
+				t.Error("a corrupt record was changed")
+			}
+			lines := w.logs.lines()
+			if len(lines) != 1 || lines[0].Event != tt.event || lines[0].Status != tt.status {
+				t.Errorf("log %+v, want one %s line with status %d", lines, tt.event, tt.status)
+			}
+			if lines[0].Error == "" {
+				t.Error("the failure's cause is not logged")
+			}
+		})
+	}
+}
+
+// After a failed placement the key is free: the retry places the order once,
+// under the same order id the failed attempt used.
+func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.placer.fail = errors.New("gateway down")
+	wantError(t, w.post("k", msft100), 502, "placement_failed")
+	w.placer.fail = nil
+	rec := w.post("k", msft100)
+	if rec.Code != 201 || receiptOf(t, rec).OrderID != OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()) {
+		t.Fatalf("retry: %d %s", rec.Code, rec.Body.String())
+	}
+	if lines := w.logs.lines(); lines[0].OrderID != receiptOf(t, rec).OrderID {
+		t.Errorf("the failed attempt logged order id %q, the retry placed %q", lines[0].OrderID, receiptOf(t, rec).OrderID)
+	}
+}
+
+// When the result cannot be stored, the client still gets its receipt, and
+// the claim keeps retries out until its lease ends.
+func TestLostResultWriteStillAnswersAndBlocksRetriesDuringTheLease(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.kv.FailNth(kvstore.OpPut, 2, errors.New("KV PUT failed: 429 Too Many Requests"))
+	if rec := w.post("k", msft100); rec.Code != 201 {
+		t.Fatalf("first: %d", rec.Code)
+	}
+	wantError(t, w.post("k", msft100), 409, "in_progress")
+	if w.placer.placed() != 1 {
+		t.Errorf("placed %d times during the lease, want 1", w.placer.placed())
+	}
+}
+
+// The KV bill per path: a replay is one read; a new order at most two reads
+// and two writes; a refused request nothing.
+func TestKVOperationsPerPath(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.post("new", msft100)
+	if got := w.kvCalls(); got != [3]int{2, 2, 0} {
+		t.Errorf("new order: (get, put, delete) = %v, want [2 2 0]", got)
+	}
+	w.post("new", msft100)
+	if got := w.kvCalls(); got != [3]int{3, 2, 0} {
+		t.Errorf("after a replay: %v, want one more get and nothing else", got)
+	}
+	w.do("POST", "/orders", `{"symbol":"MSFT"}`, "Idempotency-Key", "bad")
+	if got := w.kvCalls(); got != [3]int{3, 2, 0} {
+		t.Errorf("after an invalid order: %v, want no more calls", got)
+	}
+}
+
+func TestOneLogLinePerIntakeRequestWithoutTheOrder(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	w.post("k", `{"symbol":"SECRETSYM","side":"buy","quantity":100}`)
+	w.post("k", `{"symbol":"SECRETSYM","side":"buy","quantity":100}`)
+	w.post("k", msft100)
+	w.do("GET", "/healthz", "")
+	w.do("GET", "/orders", "")
+	lines := w.logs.lines()
+	var events []string
+	for _, l := range lines {
+		events = append(events, fmt.Sprintf("%s/%d", l.Event, l.Status))
+	}
+	if got := strings.Join(events, " "); got != "placed/201 replayed/200 key_reused/422" {
+		t.Errorf("log events %q", got)
+	}
+	id := OrderID("", "k", Order{"SECRETSYM", "buy", 100}.Fingerprint())
+	if lines[0].OrderID != id || lines[1].OrderID != id {
+		t.Errorf("log order ids %q %q, want %q", lines[0].OrderID, lines[1].OrderID, id)
+	}
+	if raw := w.logs.b.String(); strings.Contains(raw, "SECRETSYM") || !strings.Contains(raw, `"elapsedMs":`) {
+		t.Errorf("log must carry elapsedMs and no order body: %s", raw)
+	}
+}
+
+// Workers KV is eventually consistent across locations and has no
+// put-if-absent: two retries that reach two locations before either write
+// has propagated both place the order. What KV mode guarantees then is that
+// both carry the same order id, so the downstream can drop the second.
+func TestRaceAcrossLocationsPlacesTwiceUnderOneOrderID(t *testing.T) {
+	t.Parallel()
+	clock := kvstore.NewClock(t0)
+	kv := kvstore.NewFake(clock.Now)
+	kv.SetPropagationLag(60 * time.Second)
+	ams := newWorkerOn(t, clock, kv, kv.At("AMS"))
+	sfo := newWorkerOn(t, clock, kv, kv.At("SFO"))
+	a, s := ams.post("k", msft100), sfo.post("k", msft100)
+	if a.Code != 201 || s.Code != 201 {
+		t.Fatalf("AMS %d, SFO %d: both locations see a fresh key", a.Code, s.Code)
+	}
+	if ams.placer.placed()+sfo.placer.placed() != 2 {
+		t.Fatal("expected one placement per location")
+	}
+	if receiptOf(t, a).OrderID != receiptOf(t, s).OrderID {
+		t.Errorf("order ids differ: %s vs %s", receiptOf(t, a).OrderID, receiptOf(t, s).OrderID)
+	}
+	clock.Advance(60 * time.Second)
+	if rec := sfo.post("k", msft100); rec.Code != 200 {
+		t.Errorf("after propagation a retry is a replay: %d", rec.Code)
+	}
+}
