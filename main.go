@@ -21,6 +21,9 @@ func main() {
 	if err != nil && misconfigured == nil {
 		misconfigured = fmt.Errorf("the KV binding ORDERS is missing from wrangler.toml (%w)", err)
 	}
+	if misconfigured == nil && settings.Clients == nil {
+		fmt.Println(order.OpenWarning)
+	}
 	workers.Serve(order.Handler{
 		Intake: order.Intake{
 			Records:  order.KVRecords{Store: store},

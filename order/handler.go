@@ -1,6 +1,7 @@
 package order
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,15 +27,13 @@ type Handler struct {
 
 // response is everything the worker answers and logs for one request.
 type response struct {
-	status     int
-	body       []byte
-	replay     bool   // Idempotent-Replay: true
-	retryAfter int    // seconds; 0 means no Retry-After header
-	allow      string // Allow header of a 405
-	event      string // the log event; "" for requests that are not intake
-	code       string // the error code, for the log
-	orderID    string
-	cause      error // logged, never sent
+	status  int
+	body    []byte
+	header  map[string]string // beyond Content-Type, Cache-Control, Content-Length
+	event   string            // the log event; "" for requests that are not intake
+	code    string            // the error code, for the log
+	orderID string
+	cause   error // logged, never sent
 }
 
 // errorBody is every error the API sends.
@@ -46,8 +45,12 @@ type errorBody struct {
 }
 
 func failure(status int, event string, cause error, e errorBody) response {
-	body, _ := json.Marshal(e) // strings, a string map and an int: cannot fail
-	return response{status: status, body: body, retryAfter: e.RetryAfter, event: event, code: e.Error, cause: cause}
+	body, _ := marshalJSON(e) // strings, a string map and an int: cannot fail
+	out := response{status: status, body: body, event: event, code: e.Error, cause: cause}
+	if e.RetryAfter > 0 {
+		out.header = map[string]string{"Retry-After": strconv.Itoa(e.RetryAfter)}
+	}
+	return out
 }
 
 func internalError(cause error) response {
@@ -95,6 +98,16 @@ func (h Handler) intake(r *http.Request) response {
 		return failure(http.StatusInternalServerError, "misconfigured", h.Misconfigured, errorBody{
 			Error: "misconfigured", Message: fmt.Sprintf("The worker is misconfigured: %v.", h.Misconfigured)})
 	}
+	var scope string
+	if clients := h.Intake.Settings.Clients; clients != nil {
+		clientID, ok := clients.Authenticate(r.Header.Values("Authorization"))
+		if !ok {
+			out := rejected(http.StatusUnauthorized, "unauthorized", "A valid Authorization: Bearer <token> header is required.")
+			out.header = map[string]string{"WWW-Authenticate": "Bearer"}
+			return out
+		}
+		scope = clientID
+	}
 	key, err := ParseIdempotencyKey(r.Header.Values("Idempotency-Key"))
 	if errors.Is(err, errKeyMissing) {
 		return rejected(http.StatusBadRequest, "missing_idempotency_key",
@@ -125,7 +138,7 @@ func (h Handler) intake(r *http.Request) response {
 		return rejected(http.StatusBadRequest, "malformed_json",
 			fmt.Sprintf("The request body must be a single JSON object (%v).", errors.Unwrap(err)))
 	}
-	return h.Intake.Submit(r.Context(), "", key, o)
+	return h.Intake.Submit(r.Context(), scope, key, o)
 }
 
 func rejected(status int, code, message string) response {
@@ -135,7 +148,7 @@ func rejected(status int, code, message string) response {
 func methodNotAllowed(r *http.Request, allow string) response {
 	out := failure(http.StatusMethodNotAllowed, "", nil, errorBody{
 		Error: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, allow)})
-	out.allow = allow
+	out.header = map[string]string{"Allow": allow}
 	return out
 }
 
@@ -159,14 +172,8 @@ func write(w http.ResponseWriter, out response) {
 	h.Set("Cache-Control", "no-store")
 	// A known length lets syumai/workers send a fixed-length body, not chunks.
 	h.Set("Content-Length", strconv.Itoa(len(out.body)))
-	if out.replay {
-		h.Set("Idempotent-Replay", "true")
-	}
-	if out.retryAfter > 0 {
-		h.Set("Retry-After", fmt.Sprint(out.retryAfter))
-	}
-	if out.allow != "" {
-		h.Set("Allow", out.allow)
+	for name, value := range out.header {
+		h.Set(name, value)
 	}
 	w.WriteHeader(out.status)
 	w.Write(out.body)
@@ -188,6 +195,18 @@ func (h Handler) log(out response, elapsed time.Duration) {
 	if out.cause != nil {
 		line.Error = out.cause.Error()
 	}
-	b, _ := json.Marshal(line)
+	b, _ := marshalJSON(line)
 	h.Log.Write(append(b, '\n'))
+}
+
+// marshalJSON writes v as JavaScript's JSON.stringify does: "<", ">" and "&"
+// stay as they are instead of becoming \u003c escapes.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -295,6 +295,18 @@ func TestCreatedThenReplayedByteForByte(t *testing.T) {
 	}
 }
 
+func TestJSONIsWrittenAsJavaScriptWritesIt(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	rec := w.post("k", `{"symbol":"A<B>&C","side":"buy","quantity":1}`)
+	if !strings.Contains(rec.Body.String(), `"symbol":"A<B>&C"`) {
+		t.Errorf("receipt %s escapes HTML characters", rec.Body.String())
+	}
+	if rec := w.do("GET", "/<x>", ""); !strings.Contains(rec.Body.String(), "/<x>") {
+		t.Errorf("error %s escapes HTML characters", rec.Body.String())
+	}
+}
+
 func TestKeyReusedForAnotherOrderIsRefused(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)

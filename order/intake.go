@@ -2,7 +2,6 @@ package order
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,7 +23,10 @@ type Intake struct {
 // keys apart from another's.
 func (in Intake) Submit(ctx context.Context, scope, key string, o Order) response {
 	fingerprint := o.Fingerprint()
-	recordKey := scope + key
+	recordKey := key
+	if scope != "" {
+		recordKey = scope + ":" + key // client ids cannot contain ':'
+	}
 
 	// 1. What is already known about this key?
 	result, claim, err := in.Records.Lookup(ctx, recordKey)
@@ -41,8 +43,8 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 		if result.Fingerprint != fingerprint {
 			return keyReused()
 		}
-		return response{status: http.StatusOK, body: []byte(result.Body), replay: true, event: "replayed",
-			orderID: OrderID(scope, key, fingerprint)}
+		return response{status: http.StatusOK, body: []byte(result.Body), event: "replayed",
+			header: map[string]string{"Idempotent-Replay": "true"}, orderID: OrderID(scope, key, fingerprint)}
 	}
 
 	// 3. A live claim means another request is placing an order right now.
@@ -75,7 +77,7 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 		out.orderID = orderID
 		return out
 	}
-	body, err := json.Marshal(receipt)
+	body, err := marshalJSON(receipt)
 	if err != nil {
 		return internalError(err)
 	}

@@ -12,6 +12,9 @@ type Settings struct {
 	Lease time.Duration
 	// ResultTTL is how long a completed result is kept for replays.
 	ResultTTL time.Duration
+	// Clients, when not nil, must authenticate and each gets its own key
+	// scope. nil means open: anyone may place orders (local development).
+	Clients *Clients
 }
 
 type setting struct {
@@ -39,6 +42,13 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 			n = v
 		}
 		*st.into = time.Duration(n) * time.Second
+	}
+	if raw := getenv("CLIENT_TOKENS"); raw != "" {
+		clients, err := ParseClients(raw)
+		if err != nil {
+			return Settings{}, err
+		}
+		s.Clients = clients
 	}
 	return s, nil
 }

@@ -14,9 +14,9 @@ func TestParseSettings(t *testing.T) {
 		want         Settings
 		wrongSetting string
 	}{
-		{"defaults", nil, Settings{30 * time.Second, 86400 * time.Second}, ""},
-		{"empty means default", map[string]string{"PENDING_LEASE_SECONDS": ""}, Settings{30 * time.Second, 86400 * time.Second}, ""},
-		{"set", map[string]string{"PENDING_LEASE_SECONDS": "2", "RESULT_TTL_SECONDS": "60"}, Settings{2 * time.Second, 60 * time.Second}, ""},
+		{"defaults", nil, Settings{Lease: 30 * time.Second, ResultTTL: 86400 * time.Second}, ""},
+		{"empty means default", map[string]string{"PENDING_LEASE_SECONDS": ""}, Settings{Lease: 30 * time.Second, ResultTTL: 86400 * time.Second}, ""},
+		{"set", map[string]string{"PENDING_LEASE_SECONDS": "2", "RESULT_TTL_SECONDS": "60"}, Settings{Lease: 2 * time.Second, ResultTTL: 60 * time.Second}, ""},
 		{"lease zero", map[string]string{"PENDING_LEASE_SECONDS": "0"}, Settings{}, "PENDING_LEASE_SECONDS"},
 		{"lease too long", map[string]string{"PENDING_LEASE_SECONDS": "3601"}, Settings{}, "PENDING_LEASE_SECONDS"},
 		{"lease not whole", map[string]string{"PENDING_LEASE_SECONDS": "1.5"}, Settings{}, "PENDING_LEASE_SECONDS"},

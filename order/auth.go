@@ -1,0 +1,85 @@
+package order
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Clients are the callers allowed to place orders, each known by the SHA-256
+// of its bearer token. Storing hashes means a leaked setting gives away no
+// usable token; tokens are random 256-bit strings, so a plain hash (not a
+// password KDF) is the right tool.
+type Clients struct {
+	ids    []string
+	hashes [][sha256.Size]byte
+}
+
+// OpenWarning is logged when no clients are configured (syumai/workers starts
+// a runtime per request, so once per request).
+const OpenWarning = `{"level":"warn","message":"CLIENT_TOKENS is not set: this worker accepts orders from anyone. Configure it before deploying (README: Client authentication)."}`
+
+// clientIDPattern keeps ids printable and free of ':' and newlines, so that
+// "<id>:" is an unambiguous record scope and the order id derivation cannot
+// be confused.
+var clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// ParseClients reads the CLIENT_TOKENS setting: a JSON object mapping each
+// client id to the hex SHA-256 of its token. Errors never quote the setting:
+// it is a secret.
+func ParseClients(raw string) (*Clients, error) {
+	var byID map[string]string
+	if err := json.Unmarshal([]byte(raw), &byID); err != nil || byID == nil {
+		return nil, errors.New(`setting CLIENT_TOKENS must be a JSON object {"<client id>":"<hex SHA-256 of its token>", …}`)
+	}
+	if len(byID) == 0 {
+		return nil, errors.New("setting CLIENT_TOKENS names no client; leave it unset to run open")
+	}
+	c := &Clients{}
+	seen := map[[sha256.Size]byte]bool{}
+	for id, hexHash := range byID {
+		if !clientIDPattern.MatchString(id) {
+			return nil, fmt.Errorf("setting CLIENT_TOKENS: client id %q must be 1 to 64 of A-Z a-z 0-9 . _ -", id)
+		}
+		var h [sha256.Size]byte
+		if n, err := hex.Decode(h[:], []byte(hexHash)); err != nil || n != sha256.Size || len(hexHash) != 2*sha256.Size {
+			return nil, fmt.Errorf("setting CLIENT_TOKENS: the value for client %q must be 64 hex digits (the SHA-256 of its token)", id)
+		}
+		if seen[h] {
+			return nil, fmt.Errorf("setting CLIENT_TOKENS: client %q shares its token hash with another client", id)
+		}
+		seen[h] = true
+		c.ids = append(c.ids, id)
+		c.hashes = append(c.hashes, h)
+	}
+	return c, nil
+}
+
+// Authenticate returns the id of the client whose token the Authorization
+// header values carry. Every known hash is compared, in constant time, so
+// the time taken says nothing about which client (if any) matched.
+func (c *Clients) Authenticate(authorization []string) (string, bool) {
+	if len(authorization) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(authorization[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(token))
+	match := -1
+	for i := range c.hashes {
+		if subtle.ConstantTimeCompare(sum[:], c.hashes[i][:]) == 1 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return "", false
+	}
+	return c.ids[match], true
+}
