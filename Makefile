@@ -2,8 +2,9 @@
 # package-lock.json first; Go fetches its modules by itself.
 WRANGLER := node_modules/.bin/wrangler
 PORT ?= 8787
+D1_NAME := order-intake-idempotency
 
-.PHONY: build dev test deploy kv-namespace clean
+.PHONY: build dev dev-strict test deploy deploy-strict kv-namespace d1-database clean
 
 ## build: generate the syumai/workers glue, then compile the worker to build/app.wasm
 build:
@@ -13,6 +14,12 @@ build:
 ## dev: run the worker locally on http://127.0.0.1:$(PORT) with a local KV namespace
 dev: $(WRANGLER)
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT)
+
+## dev-strict: the same in strict mode (atomic claims in a local D1, migrations applied first);
+## POST /__scheduled runs the cleanup cron job
+dev-strict: $(WRANGLER)
+	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict
+	$(WRANGLER) dev --env strict --ip 127.0.0.1 --port $(PORT) --test-scheduled
 
 ## test: vet and test natively, and check that the Wasm build compiles
 test:
@@ -24,9 +31,18 @@ test:
 deploy: $(WRANGLER)
 	$(WRANGLER) deploy
 
+## deploy-strict: apply the D1 migrations remotely, then deploy the strict environment
+deploy-strict: $(WRANGLER)
+	$(WRANGLER) d1 migrations apply $(D1_NAME) --remote --env strict
+	$(WRANGLER) deploy --env strict
+
 ## kv-namespace: create the ORDERS namespace on your account; put the id it prints in wrangler.toml
 kv-namespace: $(WRANGLER)
 	$(WRANGLER) kv namespace create ORDERS
+
+## d1-database: create strict mode's D1 database; put the id it prints in wrangler.toml
+d1-database: $(WRANGLER)
+	$(WRANGLER) d1 create $(D1_NAME)
 
 clean:
 	rm -rf build

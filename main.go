@@ -5,14 +5,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/strict"
 	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
+	"github.com/syumai/workers/cloudflare/cron"
 )
 
 func main() {
@@ -21,12 +25,27 @@ func main() {
 	if err != nil && misconfigured == nil {
 		misconfigured = fmt.Errorf("the KV binding ORDERS is missing from wrangler.toml (%w)", err)
 	}
+	kvRecords := order.KVRecords{Store: store}
+	var records order.Records = kvRecords
+	cleanup := func(context.Context) error { return nil } // KV expires its own records
+
+	// Strict mode when a D1 database is bound (wrangler.toml, env.strict).
+	db, err := strict.OpenD1("IDEMPOTENCY_DB")
+	switch {
+	case err == nil:
+		table := strict.SQLTable{DB: db}
+		records = strict.Records{Table: table, Cache: kvRecords, Now: time.Now}
+		cleanup = strict.CleanupJob(table, time.Now, os.Stdout)
+	case !errors.Is(err, strict.ErrNoDatabase) && misconfigured == nil:
+		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)
+	}
+
 	if misconfigured == nil && settings.Clients == nil {
 		fmt.Println(order.OpenWarning)
 	}
-	workers.Serve(order.Handler{
+	workers.ServeNonBlock(order.Handler{
 		Intake: order.Intake{
-			Records:  order.KVRecords{Store: store},
+			Records:  records,
 			Placer:   order.MintReceipt{Now: time.Now},
 			Settings: settings,
 			Now:      time.Now,
@@ -34,4 +53,10 @@ func main() {
 		Misconfigured: misconfigured,
 		Log:           os.Stdout,
 	})
+	cron.ScheduleTaskNonBlock(cleanup)
+	workers.Ready()
+	select { // one invocation per runtime: a request or a cron event
+	case <-workers.Done():
+	case <-cron.Done():
+	}
 }

@@ -23,53 +23,38 @@ type Intake struct {
 // keys apart from another's.
 func (in Intake) Submit(ctx context.Context, scope, key string, o Order) response {
 	fingerprint := o.Fingerprint()
+	orderID := OrderID(scope, key, fingerprint)
 	recordKey := key
 	if scope != "" {
 		recordKey = scope + ":" + key // client ids cannot contain ':'
 	}
 
-	// 1. What is already known about this key?
-	result, claim, err := in.Records.Lookup(ctx, recordKey)
-	if errors.Is(err, ErrCorruptRecord) {
-		return failure(http.StatusInternalServerError, "storage_error", err, errorBody{
-			Error: "corrupt_record", Message: "The stored record for this Idempotency-Key cannot be read; nothing was placed. Contact the operator."})
+	// 1–3. A stored result or a live claim decides the answer.
+	if out, settled := in.answerFromRecords(ctx, recordKey, fingerprint, orderID); settled {
+		return out
 	}
+
+	// 4. Nothing stored, or a claim whose lease ended: claim the key, then
+	// place. Fail closed: no placement without a stored claim.
+	now := in.Now()
+	claim := Claim{Fingerprint: fingerprint, ClaimedAt: now, LeaseUntil: now.Add(in.Settings.Lease)}
+	won, err := in.Records.Claim(ctx, recordKey, claim)
 	if err != nil {
 		return storageUnavailable(err)
 	}
-
-	// 2. A completed result answers every retry, for as long as it is kept.
-	if result != nil {
-		if result.Fingerprint != fingerprint {
-			return keyReused()
+	if !won {
+		// An atomic store saw another request claim the key after we read it:
+		// answer as that request's retry would be answered.
+		if out, settled := in.answerFromRecords(ctx, recordKey, fingerprint, orderID); settled {
+			return out
 		}
-		return response{status: http.StatusOK, body: []byte(result.Body), event: "replayed",
-			header: map[string]string{"Idempotent-Replay": "true"}, orderID: OrderID(scope, key, fingerprint)}
-	}
-
-	// 3. A live claim means another request is placing an order right now.
-	now := in.Now()
-	if claim != nil && now.Before(claim.LeaseUntil) {
-		if claim.Fingerprint != fingerprint {
-			return keyReused()
-		}
-		wait := max(1, ceilSeconds(claim.LeaseUntil.Sub(now)))
-		return failure(http.StatusConflict, "in_progress", nil, errorBody{
-			Error: "in_progress", RetryAfter: wait,
-			Message: fmt.Sprintf("An order with this Idempotency-Key is being placed; retry in %d s to get its receipt.", wait)})
-	}
-
-	// 4. Nothing stored, or a claim whose lease ended: claim the key, then place.
-	// Fail closed: no placement without a stored claim.
-	orderID := OrderID(scope, key, fingerprint)
-	if err := in.Records.Claim(ctx, recordKey, Claim{Fingerprint: fingerprint, ClaimedAt: now, LeaseUntil: now.Add(in.Settings.Lease)}); err != nil {
-		return storageUnavailable(err)
+		return inProgress(1) // and that claim has already ended again
 	}
 	receipt, err := in.Placer.Place(ctx, orderID, o)
 	if err != nil {
 		// Free the key so a retry may place the order; if the delete fails the
 		// claim still ends with its lease.
-		if releaseErr := in.Records.Release(ctx, recordKey); releaseErr != nil {
+		if releaseErr := in.Records.Release(ctx, recordKey, claim); releaseErr != nil {
 			err = errors.Join(err, fmt.Errorf("releasing the claim: %w", releaseErr))
 		}
 		out := failure(http.StatusBadGateway, "placement_error", err, errorBody{
@@ -84,10 +69,45 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 	out := response{status: http.StatusCreated, body: body, event: "placed", orderID: orderID}
 	// The order exists now, so the client gets its receipt even if it cannot
 	// be stored; the claim keeps retries out until its lease ends.
-	if err := in.Records.Complete(ctx, recordKey, Result{Fingerprint: fingerprint, Status: http.StatusCreated, Body: string(body), CompletedAt: in.Now()}, in.Settings.ResultTTL); err != nil {
+	result := Result{Fingerprint: fingerprint, Status: http.StatusCreated, Body: string(body), CompletedAt: in.Now()}
+	if err := in.Records.Complete(ctx, recordKey, claim, result, in.Settings.ResultTTL); err != nil {
 		out.event, out.cause = "result_write_error", err
 	}
 	return out
+}
+
+// answerFromRecords answers from what is stored under the key: a result is
+// replayed (or refuses another order), a live claim makes a retry wait (or
+// refuses another order). settled is false when the key is free to claim.
+func (in Intake) answerFromRecords(ctx context.Context, recordKey, fingerprint, orderID string) (out response, settled bool) {
+	result, claim, err := in.Records.Lookup(ctx, recordKey)
+	switch {
+	case errors.Is(err, ErrCorruptRecord):
+		return failure(http.StatusInternalServerError, "storage_error", err, errorBody{
+			Error: "corrupt_record", Message: "The stored record for this Idempotency-Key cannot be read; nothing was placed. Contact the operator."}), true
+	case err != nil:
+		return storageUnavailable(err), true
+	case result != nil && result.Fingerprint != fingerprint:
+		return keyReused(), true
+	case result != nil:
+		return response{status: http.StatusOK, body: []byte(result.Body), event: "replayed",
+			header: map[string]string{"Idempotent-Replay": "true"}, orderID: orderID}, true
+	}
+	now := in.Now()
+	switch {
+	case claim == nil || !now.Before(claim.LeaseUntil):
+		return response{}, false
+	case claim.Fingerprint != fingerprint:
+		return keyReused(), true // 422 outranks 409
+	default:
+		return inProgress(max(1, ceilSeconds(claim.LeaseUntil.Sub(now)))), true
+	}
+}
+
+func inProgress(wait int) response {
+	return failure(http.StatusConflict, "in_progress", nil, errorBody{
+		Error: "in_progress", RetryAfter: wait,
+		Message: fmt.Sprintf("An order with this Idempotency-Key is being placed; retry in %d s to get its receipt.", wait)})
 }
 
 func keyReused() response {

@@ -30,18 +30,21 @@ type Result struct {
 var ErrCorruptRecord = errors.New("corrupt record")
 
 // Records is where the idempotency state lives; the state machine in
-// intake.go speaks only to this.
+// intake.go speaks only to this. KVRecords is the default; strict.Records
+// keeps the same state in D1 with an atomic claim.
 type Records interface {
 	// Lookup returns the result stored under key or, when there is none, the
 	// claim; both are nil for a fresh key. A record that cannot be decoded
 	// yields an error wrapping ErrCorruptRecord.
 	Lookup(ctx context.Context, key string) (*Result, *Claim, error)
-	// Claim stores c under key, replacing any earlier claim.
-	Claim(ctx context.Context, key string, c Claim) error
-	// Complete stores r under key, kept for retention.
-	Complete(ctx context.Context, key string, r Result, retention time.Duration) error
-	// Release removes the claim under key.
-	Release(ctx context.Context, key string) error
+	// Claim stores c under key unless a live claim or a result holds it, and
+	// reports whether it did. Only a store with an atomic claim can refuse;
+	// KV cannot, and always reports true.
+	Claim(ctx context.Context, key string, c Claim) (won bool, err error)
+	// Complete replaces the claim c under key with r, kept for retention.
+	Complete(ctx context.Context, key string, c Claim, r Result, retention time.Duration) error
+	// Release removes the claim c under key.
+	Release(ctx context.Context, key string, c Claim) error
 }
 
 // KVRecords keeps records in Workers KV under two keys per idempotency key,
@@ -59,35 +62,49 @@ const (
 // Lookup reads the result first and the claim only when there is no result,
 // so a replay, the common retry, costs one KV read.
 func (r KVRecords) Lookup(ctx context.Context, key string) (*Result, *Claim, error) {
-	var result Result
-	found, err := r.read(ctx, resultPrefix+key, &result)
-	switch {
-	case err != nil:
-		return nil, nil, err
-	case found:
-		return &result, nil, nil
+	result, err := r.ReadResult(ctx, key)
+	if err != nil || result != nil {
+		return result, nil, err
 	}
 	var claim Claim
-	found, err = r.read(ctx, pendingPrefix+key, &claim)
+	found, err := r.read(ctx, pendingPrefix+key, &claim)
 	if err != nil || !found {
 		return nil, nil, err
 	}
 	return nil, &claim, nil
 }
 
-// Claim writes the pending record. Its KV expiry is the lease rounded up to
-// KV's 60-second floor; the lease itself is enforced from LeaseUntil.
-func (r KVRecords) Claim(ctx context.Context, key string, c Claim) error {
+// Claim writes the pending record, blindly: KV has no put-if-absent. Its KV
+// expiry is the lease rounded up to KV's 60-second floor; the lease itself is
+// enforced from LeaseUntil.
+func (r KVRecords) Claim(ctx context.Context, key string, c Claim) (bool, error) {
 	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
-	return r.write(ctx, pendingPrefix+key, c, ttl)
+	return true, r.write(ctx, pendingPrefix+key, c, ttl)
 }
 
-func (r KVRecords) Complete(ctx context.Context, key string, res Result, retention time.Duration) error {
-	return r.write(ctx, resultPrefix+key, res, ceilSeconds(retention))
+// Complete writes the result. The claim is left to expire: the result is
+// always read first, and a delete would be a third billed write.
+func (r KVRecords) Complete(ctx context.Context, key string, _ Claim, res Result, retention time.Duration) error {
+	return r.WriteResult(ctx, key, res, retention)
 }
 
-func (r KVRecords) Release(ctx context.Context, key string) error {
+func (r KVRecords) Release(ctx context.Context, key string, _ Claim) error {
 	return r.Store.Delete(ctx, pendingPrefix+key)
+}
+
+// ReadResult returns the result stored under key, or nil.
+func (r KVRecords) ReadResult(ctx context.Context, key string) (*Result, error) {
+	var result Result
+	found, err := r.read(ctx, resultPrefix+key, &result)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &result, nil
+}
+
+// WriteResult stores res under key for retention (at least KV's 60 s floor).
+func (r KVRecords) WriteResult(ctx context.Context, key string, res Result, retention time.Duration) error {
+	return r.write(ctx, resultPrefix+key, res, ceilSeconds(retention))
 }
 
 func (r KVRecords) read(ctx context.Context, key string, into interface{ valid() bool }) (bool, error) {

@@ -1,0 +1,337 @@
+package strict
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orderintake/edge/kvstore"
+	"github.com/orderintake/edge/order"
+)
+
+const msft100 = `{"symbol":"MSFT","side":"buy","quantity":100}`
+
+var t0 = time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
+
+// strictWorker is the handler as main.go wires it in strict mode, over the
+// atomic fake table and the fake KV.
+type strictWorker struct {
+	t       *testing.T
+	handler order.Handler
+	table   *FakeTable
+	kv      *kvstore.Fake
+	clock   *kvstore.Clock
+	placer  *countingPlacer
+}
+
+type countingPlacer struct {
+	mu    sync.Mutex
+	calls int
+	delay time.Duration // real time spent placing, to widen races
+	fail  error
+	next  order.Placer
+}
+
+func (p *countingPlacer) Place(ctx context.Context, id string, o order.Order) (order.Receipt, error) {
+	p.mu.Lock()
+	p.calls++
+	p.mu.Unlock()
+	time.Sleep(p.delay)
+	if p.fail != nil {
+		return order.Receipt{}, p.fail
+	}
+	return p.next.Place(ctx, id, o)
+}
+
+func (p *countingPlacer) placed() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
+}
+
+func newStrictWorker(t *testing.T, table Table) *strictWorker {
+	clock := kvstore.NewClock(t0)
+	kv := kvstore.NewFake(clock.Now)
+	fake, _ := table.(*FakeTable)
+	if table == nil {
+		fake = NewFakeTable()
+		table = fake
+	}
+	settings, _ := order.ParseSettings(func(string) string { return "" })
+	w := &strictWorker{t: t, table: fake, kv: kv, clock: clock,
+		placer: &countingPlacer{next: order.MintReceipt{Now: clock.Now}}}
+	w.handler = order.Handler{
+		Intake: order.Intake{
+			Records:  Records{Table: table, Cache: order.KVRecords{Store: kv}, Now: clock.Now},
+			Placer:   w.placer,
+			Settings: settings,
+			Now:      clock.Now,
+		},
+		Log: &bytes.Buffer{},
+	}
+	return w
+}
+
+func (w *strictWorker) post(key, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", "/orders", strings.NewReader(body))
+	req.Header.Set("Idempotency-Key", key)
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func errorCode(rec *httptest.ResponseRecorder) string {
+	var e struct{ Error string }
+	json.Unmarshal(rec.Body.Bytes(), &e)
+	return e.Error
+}
+
+// The point of strict mode: concurrent retries of one key place the order
+// exactly once, because the claim is one atomic statement.
+func TestConcurrentRetriesPlaceExactlyOnce(t *testing.T) {
+	t.Parallel()
+	for round := range 20 {
+		w := newStrictWorker(t, nil)
+		w.placer.delay = time.Millisecond
+		key := fmt.Sprint("race-", round)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		statuses := make(chan int, 50)
+		for range 50 {
+			wg.Go(func() {
+				<-start
+				statuses <- w.post(key, msft100).Code
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(statuses)
+		counts := map[int]int{}
+		for s := range statuses {
+			counts[s]++
+		}
+		if w.placer.placed() != 1 || counts[201] != 1 || counts[201]+counts[200]+counts[409] != 50 {
+			t.Fatalf("round %d: placed %d times, statuses %v; want one placement, one 201, the rest 200 or 409", round, w.placer.placed(), counts)
+		}
+	}
+}
+
+// staleRead hides the row from the first Get, as if another request claimed
+// the key between this request's read and its claim.
+type staleRead struct {
+	*FakeTable
+	once sync.Once
+}
+
+func (s *staleRead) Get(ctx context.Context, key string, now time.Time) (*Row, error) {
+	stale := false
+	s.once.Do(func() { stale = true })
+	if stale {
+		return nil, nil
+	}
+	return s.FakeTable.Get(ctx, key, now)
+}
+
+func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
+	t.Parallel()
+	fp := mustOrder(t, msft100).Fingerprint()
+	claimed := Row{Fingerprint: fp, ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second), ExpiresAt: t0.Add(30 * time.Second)}
+	// A completed row's lease ended long ago; only its expiry frees the key.
+	completed := Row{Fingerprint: fp, Completed: true, ResponseStatus: 201, ResponseBody: `{"orderId":"first"}`,
+		ClaimedAt: t0.Add(-time.Hour), LeaseUntil: t0.Add(-time.Hour), CompletedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)}
+	for _, tt := range []struct {
+		row        Row
+		body, code string
+		status     int
+	}{
+		{claimed, msft100, "in_progress", 409},
+		{claimed, `{"symbol":"MSFT","side":"sell","quantity":100}`, "idempotency_key_reused", 422},
+		{completed, msft100, "", 200},
+		{completed, `{"symbol":"MSFT","side":"sell","quantity":100}`, "idempotency_key_reused", 422},
+	} {
+		table := &staleRead{FakeTable: NewFakeTable()}
+		w := newStrictWorker(t, table)
+		table.Put("k", tt.row)
+		rec := w.post("k", tt.body)
+		if rec.Code != tt.status || errorCode(rec) != tt.code {
+			t.Errorf("lost claim, %s: %d %s, want %d %s", tt.body, rec.Code, rec.Body.String(), tt.status, tt.code)
+		}
+		if tt.status == 200 && rec.Body.String() != tt.row.ResponseBody {
+			t.Errorf("lost claim: replayed %s, want the stored receipt", rec.Body.String())
+		}
+		if w.placer.placed() != 0 {
+			t.Error("the loser placed the order")
+		}
+	}
+}
+
+func TestLeaseTakeoverAndExpiry(t *testing.T) {
+	t.Parallel()
+	w := newStrictWorker(t, nil)
+	w.table.Fail("Complete", errors.New("D1 write failed"))
+	first := w.post("k", msft100)
+	if first.Code != 201 {
+		t.Fatalf("first: %d", first.Code)
+	}
+	w.clock.Advance(29 * time.Second)
+	if rec := w.post("k", msft100); rec.Code != 409 || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("during the lease: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	w.clock.Advance(time.Second)
+	second := w.post("k", msft100)
+	if second.Code != 201 || w.placer.placed() != 2 {
+		t.Fatalf("after the lease: %d, placed %d; want a takeover that places again", second.Code, w.placer.placed())
+	}
+	if row, _ := w.table.Row("k"); !row.Completed || row.ResponseBody != second.Body.String() {
+		t.Fatalf("row after the takeover: %+v", row)
+	}
+	w.clock.Advance(86400*time.Second - time.Millisecond)
+	if rec := w.post("k", msft100); rec.Code != 200 || rec.Body.String() != second.Body.String() {
+		t.Fatalf("before the result expires: %d", rec.Code)
+	}
+	w.clock.Advance(time.Millisecond)
+	if rec := w.post("k", `{"symbol":"MSFT","side":"sell","quantity":1}`); rec.Code != 201 {
+		t.Fatalf("after the result expired the key is free: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// KV caches completed results at the edge: a replay found there costs one KV
+// read and no D1 statement; one served from D1 refills the cache.
+func TestKVCachesResults(t *testing.T) {
+	t.Parallel()
+	w := newStrictWorker(t, nil)
+	created := w.post("k", msft100)
+	gets, tableGets := w.kv.Calls(kvstore.OpGet), w.table.Statements("Get")
+	if rec := w.post("k", msft100); rec.Code != 200 || rec.Body.String() != created.Body.String() {
+		t.Fatalf("replay: %d", rec.Code)
+	}
+	if w.kv.Calls(kvstore.OpGet) != gets+1 || w.table.Statements("Get") != tableGets {
+		t.Errorf("a cached replay cost %d KV reads and %d D1 reads, want 1 and 0",
+			w.kv.Calls(kvstore.OpGet)-gets, w.table.Statements("Get")-tableGets)
+	}
+
+	w.kv.Delete(context.Background(), "result:k") // evicted, or not yet propagated here
+	if rec := w.post("k", msft100); rec.Code != 200 || rec.Body.String() != created.Body.String() {
+		t.Fatalf("replay from D1: %d", rec.Code)
+	}
+	var cached order.Result
+	if raw, ok := w.kv.Stored("result:k"); !ok || json.Unmarshal([]byte(raw), &cached) != nil || cached.Body != created.Body.String() {
+		t.Errorf("a replay served from D1 did not refill the cache with the receipt: %+v", cached)
+	}
+
+	w.kv.Delete(context.Background(), "result:k")
+	w.clock.Advance(86400*time.Second - 59*time.Second)
+	puts := w.kv.Calls(kvstore.OpPut)
+	if rec := w.post("k", msft100); rec.Code != 200 {
+		t.Fatalf("late replay from D1: %d", rec.Code)
+	}
+	if w.kv.Calls(kvstore.OpPut) != puts {
+		t.Error("tried to cache a result with less than KV's 60 s floor left: KV refuses it, and it would outlive the row")
+	}
+}
+
+func TestStrictFailuresFailClosed(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("D1_ERROR: network")
+	tests := []struct {
+		name    string
+		arrange func(w *strictWorker)
+		status  int
+		code    string
+		placed  int
+		row     string // "", "processing" or "completed"
+	}{
+		{"reading the table fails", func(w *strictWorker) { w.table.Fail("Get", boom) }, 503, "storage_unavailable", 0, ""},
+		{"the claim fails", func(w *strictWorker) { w.table.Fail("Claim", boom) }, 503, "storage_unavailable", 0, ""},
+		{"placement fails", func(w *strictWorker) { w.placer.fail = boom }, 502, "placement_failed", 1, ""},
+		{"placement fails, release fails", func(w *strictWorker) { w.placer.fail = boom; w.table.Fail("Release", boom) }, 502, "placement_failed", 1, "processing"},
+		{"storing the result fails", func(w *strictWorker) { w.table.Fail("Complete", boom) }, 201, "", 1, "processing"},
+		{"the KV cache cannot be read", func(w *strictWorker) { w.kv.FailNth(kvstore.OpGet, 1, boom) }, 201, "", 1, "completed"},
+		{"the KV cache cannot be written", func(w *strictWorker) { w.kv.FailNth(kvstore.OpPut, 1, boom) }, 201, "", 1, "completed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newStrictWorker(t, nil)
+			tt.arrange(w)
+			rec := w.post("k", msft100)
+			if rec.Code != tt.status || errorCode(rec) != tt.code {
+				t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), tt.status, tt.code)
+			}
+			if w.placer.placed() != tt.placed {
+				t.Errorf("placed %d, want %d", w.placer.placed(), tt.placed)
+			}
+			row, ok := w.table.Row("k")
+			state := ""
+			if ok && row.Completed {
+				state = "completed"
+			} else if ok {
+				state = "processing"
+			}
+			if state != tt.row {
+				t.Errorf("row is %q, want %q", state, tt.row)
+			}
+		})
+	}
+}
+
+func TestDeleteExpiredIsBoundedAndKeepsLiveRows(t *testing.T) {
+	t.Parallel()
+	table := NewFakeTable()
+	for i := range 1234 {
+		table.Put(fmt.Sprint("dead-", i), Row{Completed: true, ExpiresAt: t0.Add(-time.Duration(i+1) * time.Second)})
+	}
+	for i := range 10 {
+		table.Put(fmt.Sprint("live-", i), Row{Completed: true, ExpiresAt: t0.Add(time.Second)})
+	}
+	ctx := context.Background()
+	deleted, err := DeleteExpired(ctx, table, t0, 500, 2)
+	if err != nil || deleted != 1000 || table.Statements("DeleteExpired") != 2 {
+		t.Fatalf("first run: deleted %d in %d statements (%v), want 1000 in 2", deleted, table.Statements("DeleteExpired"), err)
+	}
+	deleted, err = DeleteExpired(ctx, table, t0, 500, 2)
+	if err != nil || deleted != 234 || table.Statements("DeleteExpired") != 3 {
+		t.Fatalf("second run: deleted %d (%v), want the remaining 234 in one statement", deleted, err)
+	}
+	for i := range 10 {
+		if _, ok := table.Row(fmt.Sprint("live-", i)); !ok {
+			t.Errorf("live-%d was deleted", i)
+		}
+	}
+	if _, ok := table.Row("dead-0"); ok {
+		t.Error("an expired row survived")
+	}
+}
+
+func TestCleanupJobLogsOneLine(t *testing.T) {
+	t.Parallel()
+	table := NewFakeTable()
+	table.Put("dead", Row{ExpiresAt: t0})
+	var log bytes.Buffer
+	if err := CleanupJob(table, func() time.Time { return t0 }, &log)(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.String(); got != `{"event":"cleanup","deleted":1,"elapsedMs":0}`+"\n" {
+		t.Errorf("log %q", got)
+	}
+	table.Fail("DeleteExpired", errors.New("D1 down"))
+	log.Reset()
+	if err := CleanupJob(table, func() time.Time { return t0 }, &log)(context.Background()); err == nil || !strings.Contains(log.String(), "D1 down") {
+		t.Errorf("a failed run: err %v, log %q", err, log.String())
+	}
+}
+
+func mustOrder(t *testing.T, body string) order.Order {
+	o, err := order.ParseOrder([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
