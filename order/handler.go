@@ -129,14 +129,15 @@ func (h Handler) intake(r *http.Request) response {
 			fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
 	}
 	o, err := ParseOrder(body)
+	var malformed *MalformedJSONError
+	if errors.As(err, &malformed) {
+		return rejected(http.StatusBadRequest, "malformed_json",
+			fmt.Sprintf("The request body must be a single JSON object (%v).", malformed.Reason))
+	}
 	var invalid *InvalidOrderError
 	if errors.As(err, &invalid) {
 		return failure(http.StatusUnprocessableEntity, "rejected", nil, errorBody{
 			Error: "invalid_order", Message: "The order has invalid fields; each is named in fields.", Fields: invalid.Fields})
-	}
-	if err != nil {
-		return rejected(http.StatusBadRequest, "malformed_json",
-			fmt.Sprintf("The request body must be a single JSON object (%v).", errors.Unwrap(err)))
 	}
 	return h.Intake.Submit(r.Context(), scope, key, o)
 }

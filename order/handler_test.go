@@ -241,6 +241,25 @@ func TestInvalidOrderNamesEveryFieldAndLeavesTheKeyFree(t *testing.T) {
 	}
 }
 
+func TestMalformedJSONSaysWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	for body, reason := range map[string]string{
+		msft100 + "x":                  "unexpected data after the JSON object",
+		`[1]`:                          "body is not a JSON object",
+		`{"side":"buy","side":"sell"}`: `member "side" appears twice`,
+		"{\"symbol\":\"\xff\"}":        "body is not valid UTF-8",
+		`{"symbol":"MSFT","side":"buy","quantity"`: "the JSON ends before the object does",
+		"":            "the body is empty",
+		`{"symbol":}`: "invalid character '}' looking for beginning of value",
+	} {
+		e := wantError(t, w.post("k", body), 400, "malformed_json")
+		if e.Message != "The request body must be a single JSON object ("+reason+")." {
+			t.Errorf("%q: message %q does not give the reason %q", body, e.Message, reason)
+		}
+	}
+}
+
 func TestBodyOfExactly16KiBIsAccepted(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)

@@ -30,8 +30,12 @@ type Order struct {
 	Quantity uint64 `json:"quantity"`
 }
 
-// errMalformedJSON is returned for a body that is not a single JSON object.
-var errMalformedJSON = errors.New("malformed JSON")
+// MalformedJSONError is a body that is not a single JSON object.
+type MalformedJSONError struct {
+	Reason error
+}
+
+func (e *MalformedJSONError) Error() string { return "malformed JSON: " + e.Reason.Error() }
 
 // InvalidOrderError lists every bad field of an otherwise well-formed body.
 type InvalidOrderError struct {
@@ -43,12 +47,17 @@ func (e *InvalidOrderError) Error() string {
 }
 
 // ParseOrder reads body as one JSON object and validates it as an order. The
-// error wraps errMalformedJSON when body is not a single JSON object, and is an
+// error is a *MalformedJSONError when body is not a single JSON object, and an
 // *InvalidOrderError when some fields are wrong (all of them are listed).
 func ParseOrder(body []byte) (Order, error) {
 	fields, err := decodeObject(body)
-	if err != nil {
-		return Order{}, fmt.Errorf("%w: %v", errMalformedJSON, err)
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		return Order{}, &MalformedJSONError{Reason: errors.New("the body is empty")}
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return Order{}, &MalformedJSONError{Reason: errors.New("the JSON ends before the object does")}
+	case err != nil:
+		return Order{}, &MalformedJSONError{Reason: err}
 	}
 	var o Order
 	bad := map[string]string{}

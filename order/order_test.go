@@ -51,7 +51,8 @@ func TestParseOrderRefusesWhatIsNotOneJSONObject(t *testing.T) {
 		`{'symbol':'MSFT'}`,
 	} {
 		_, err := ParseOrder([]byte(body))
-		if !errors.Is(err, errMalformedJSON) {
+		var malformed *MalformedJSONError
+		if !errors.As(err, &malformed) {
 			t.Errorf("ParseOrder(%q) error = %v, want malformed JSON", body, err)
 		}
 	}
