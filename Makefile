@@ -21,11 +21,14 @@ dev-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict
 	$(WRANGLER) dev --env strict --ip 127.0.0.1 --port $(PORT) --test-scheduled
 
-## test: vet and test natively, and check that the Wasm build compiles
-test:
+## test: vet; native tests; then the end-to-end suite against the Wasm build
+## under the pinned wrangler dev (workerd, local KV and D1)
+test: $(WRANGLER)
 	go vet ./...
-	GOOS=js GOARCH=wasm go vet ./...
+	go vet -tags e2e ./...
+	GOOS=js GOARCH=wasm go vet . ./order/... ./kvstore/
 	go test -count=1 ./...
+	go test -tags e2e -count=1 ./scripts/e2e/
 
 ## deploy: build and deploy to your Cloudflare account (needs `wrangler login`)
 deploy: $(WRANGLER)

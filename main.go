@@ -13,7 +13,7 @@ import (
 
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
-	"github.com/orderintake/edge/strict"
+	"github.com/orderintake/edge/order/strict"
 	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
 	"github.com/syumai/workers/cloudflare/cron"

@@ -29,7 +29,7 @@ type Row struct {
 // lease ended and another request took the key over.
 var errClaimLost = errors.New("the claim was taken over after its lease ended")
 
-// Table is the D1 table of strict mode (migrations/0001_idempotency_records.sql).
+// Table is the D1 table of strict mode (migrations/0001_idempotency_records.sql, beside this file).
 type Table interface {
 	// Get returns the row under key, or nil when there is none or it has
 	// expired at now.

@@ -1,0 +1,33 @@
+// Package e2e is the end-to-end suite: it checks the behaviour contract
+// (SPEC.md, cited by section) over real HTTP against the worker running on
+// workerd under `wrangler dev`, started through internal/devserver. The tests
+// carry the build tag e2e, so a plain `go test ./...` does not start wrangler:
+//
+//	go test -tags e2e -count=1 ./e2e/
+//
+// A few wrangler instances are shared by all tests (main_test.go). States a
+// client cannot produce on purpose are set up behind the worker's back, in
+// its local KV: a live or expired claim and corrupt records are written with
+// wrangler's own kv commands, a lost result write is a deleted result, and a
+// failing claim write is SQLite's write lock held on the local KV database.
+//
+// Not covered here, and why:
+//   - 502 placement_failed: the default placer (MintReceipt) cannot fail.
+//   - 500 internal_error: the handler turns a panic into it, but no request
+//     makes the worker panic.
+//   - A result write failing after a successful placement (201 with
+//     result_write_error logged): the claim and the result are written
+//     milliseconds apart, too close to fail one and not the other; its
+//     consequence is tested by deleting the result (TestLostResultWrite).
+//   - A failing KV read: holding SQLite's read locks makes it fail, but only
+//     after SQLite's busy timeout of about 10 s per request; the failing
+//     claim write shows the same 503.
+//   - Bodies far beyond 16 KiB: the worker reads 16 KiB + 1 byte and answers,
+//     and under wrangler dev the unread rest of a body of some 100 KB breaks
+//     the local proxy's connection to workerd, which fails the next request
+//     (a wrangler dev artifact, see TestBodySize).
+//   - A 409 from a claim the worker wrote itself: over HTTP its claim is
+//     followed by its result within milliseconds; the 409 is tested against a
+//     claim written into KV (TestPendingClaims), and concurrent duplicates
+//     (TestConcurrentDuplicates) may or may not meet one.
+package e2e

@@ -1,0 +1,91 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/orderintake/edge/order"
+)
+
+// SPEC §3 timing rules, on leaseWorker (PENDING_LEASE_SECONDS=2).
+
+// The claim's lease comes from the setting, its KV expiry is floored at 60 s
+// (local KV, like the real one, refuses a 2-second expirationTtl, so without
+// the floor this order would fail with 503), and the result is kept for
+// RESULT_TTL_SECONDS.
+func TestLeaseSettingAndKVExpiry(t *testing.T) {
+	t.Parallel()
+	w := leaseWorker.get(t)
+	key := newKey()
+	rc := wantReceipt(t, post(t, w, key, msft), key, msftOrder)
+
+	var claim order.Claim
+	if err := json.Unmarshal([]byte(wrangler(t, w, "kv", "key", "get", "pending:"+key, "--binding", "ORDERS")), &claim); err != nil {
+		t.Fatalf("reading the claim: %v", err)
+	}
+	if lease := claim.LeaseUntil.Sub(claim.ClaimedAt); lease != 2*time.Second {
+		t.Errorf("claim lease %v, want 2s from PENDING_LEASE_SECONDS", lease)
+	}
+
+	var listed []struct {
+		Name       string `json:"name"`
+		Expiration int64  `json:"expiration"`
+	}
+	if err := json.Unmarshal([]byte(wrangler(t, w, "kv", "key", "list", "--binding", "ORDERS")), &listed); err != nil {
+		t.Fatalf("listing keys: %v", err)
+	}
+	accepted, _ := time.Parse(time.RFC3339Nano, rc.AcceptedAt)
+	want := map[string]int64{
+		"pending:" + key: claim.ClaimedAt.Unix() + 60,
+		"result:" + key:  accepted.Unix() + 86400,
+	}
+	for _, k := range listed {
+		if expected, ok := want[k.Name]; ok {
+			if d := k.Expiration - expected; d < -2 || d > 2 {
+				t.Errorf("%s expires at %d, want about %d", k.Name, k.Expiration, expected)
+			}
+			delete(want, k.Name)
+		}
+	}
+	for name := range want {
+		t.Errorf("%s is not in the namespace", name)
+	}
+}
+
+// A result write lost after placement (SPEC §6): here the result is deleted
+// behind the worker's back. The claim alone holds retries until the lease
+// ends; then a retry places the order again under the same order id.
+func TestLostResultWrite(t *testing.T) {
+	t.Parallel()
+	w := leaseWorker.get(t)
+	key := newKey()
+	start := time.Now()
+	first := post(t, w, key, msft)
+	rc := wantReceipt(t, first, key, msftOrder)
+	wrangler(t, w, "kv", "key", "delete", "result:"+key, "--binding", "ORDERS")
+
+	// Deleting takes a wrangler start, often longer than the 2-second lease;
+	// the 409 of a live claim is checked in TestPendingClaims either way.
+	if time.Since(start) < 1500*time.Millisecond {
+		r := post(t, w, key, msft)
+		wantError(t, r, http.StatusConflict, "in_progress", "retryAfter")
+		if ra, _ := strconv.Atoi(r.header.Get("Retry-After")); ra < 1 || ra > 2 {
+			t.Errorf("Retry-After %q during a 2-second lease", r.header.Get("Retry-After"))
+		}
+	} else {
+		t.Logf("the delete took %v: the lease had ended, no 409 to see", time.Since(start).Round(time.Millisecond))
+	}
+
+	time.Sleep(time.Until(start.Add(2*time.Second + 500*time.Millisecond)))
+	again := post(t, w, key, msft)
+	if rc2 := wantReceipt(t, again, key, msftOrder); rc2.OrderID != rc.OrderID {
+		t.Errorf("the second placement has order id %s, the first %s; want the same", rc2.OrderID, rc.OrderID)
+	}
+	wantReplay(t, post(t, w, key, msft), again.body)
+	waitLog(t, w, 2, func(e logEntry) bool { return e.OrderID == rc.OrderID && e.Event == "placed" })
+}

@@ -1,0 +1,74 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/scripts/internal/race"
+)
+
+// Concurrent duplicates of one request in KV mode. KV has no atomic
+// put-if-absent, so the worker cannot promise one placement per key here; it
+// promises one order id per key and an answer every client understands. The
+// placement count is reported, not asserted.
+func TestConcurrentDuplicates(t *testing.T) {
+	t.Parallel()
+	res := runRace(t, defaultWorker.get(t))
+	t.Logf("KV mode:\n%s", res)
+}
+
+// Strict mode claims the key in D1, atomically: exactly one placement.
+func TestConcurrentDuplicatesStrict(t *testing.T) {
+	t.Parallel()
+	res := runRace(t, strictWorker.get(t))
+	t.Logf("strict mode:\n%s", res)
+	for _, r := range res.Rounds {
+		if r.Placements != 1 {
+			t.Errorf("key %s: placed %d times, want exactly once", r.Key, r.Placements)
+		}
+	}
+}
+
+// runRace sends 10 rounds of 20 identical concurrent requests and checks what
+// both modes promise.
+func runRace(t *testing.T, w *worker) race.Result {
+	t.Helper()
+	w.traffic.RLock()
+	defer w.traffic.RUnlock()
+	res, err := race.Run(context.Background(), race.Config{
+		URL: w.srv.URL, N: 20, Rounds: 10,
+		Log: func() (string, error) { return w.srv.Log(), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One message per broken promise, with the first key that broke it.
+	var wrongIDs, unexpected, unlogged []string
+	for _, r := range res.Rounds {
+		if want := order.OrderID("", r.Key, msftOrder.Fingerprint()); len(r.OrderIDs) != 1 || r.OrderIDs[0] != want {
+			wrongIDs = append(wrongIDs, fmt.Sprintf("key %s: order ids %v, want [%s]", r.Key, r.OrderIDs, want))
+		}
+		if len(r.Unexpected) > 0 {
+			unexpected = append(unexpected, fmt.Sprintf("key %s: %v, e.g. %.300s", r.Key, r.Statuses, r.Unexpected[0]))
+		}
+		if r.Placements < r.Statuses[http.StatusCreated] {
+			unlogged = append(unlogged, fmt.Sprintf("key %s: %d answers were 201, the log shows %d placements",
+				r.Key, r.Statuses[http.StatusCreated], r.Placements))
+		}
+	}
+	if len(wrongIDs) > 0 {
+		t.Errorf("%d of %d keys did not get exactly one, deterministic order id; %s", len(wrongIDs), len(res.Rounds), wrongIDs[0])
+	}
+	if len(unexpected) > 0 {
+		t.Errorf("%d of %d keys got answers other than 201, 200 and 409 (%v in all); %s", len(unexpected), len(res.Rounds), res.Statuses, unexpected[0])
+	}
+	if len(unlogged) > 0 {
+		t.Errorf("%d of %d keys have 201s without a log line each (SPEC §8); %s", len(unlogged), len(res.Rounds), unlogged[0])
+	}
+	return res
+}

@@ -1,0 +1,75 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/orderintake/edge/order"
+)
+
+// SPEC §6, fail closed: a claim that cannot be written places nothing, and
+// the retry places the order once storage is back.
+func TestStorageUnavailable(t *testing.T) {
+	t.Parallel()
+	w := defaultWorker.get(t)
+	stored := newKey()
+	first := post(t, w, stored, msft)
+	wantReceipt(t, first, stored, msftOrder)
+
+	key := newKey()
+	var failed, replay reply
+	func() {
+		w.traffic.Lock() // every write fails meanwhile: no other test's request
+		defer w.traffic.Unlock()
+		unlock := lockKVWrites(t, w)
+		defer unlock()
+		failed = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", key)
+		replay = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", stored)
+	}()
+	wantError(t, failed, http.StatusServiceUnavailable, "storage_unavailable", "retryAfter")
+	if got := failed.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q, want 1", got)
+	}
+	// Reads still work, so a stored receipt is still replayed.
+	wantReplay(t, replay, first.body)
+
+	wantReceipt(t, post(t, w, key, msft), key, msftOrder)
+	id := order.OrderID("", key, msftOrder.Fingerprint())
+	waitLog(t, w, 1, func(e logEntry) bool { return e.OrderID == id && e.Event == "placed" })
+}
+
+// lockKVWrites makes every write to the worker's local KV fail until the
+// returned function is called. Local KV is a SQLite database in WAL mode
+// (miniflare's layout under the persist directory); whoever holds byte 120 of
+// its -shm file, SQLite's WAL write lock, keeps every other writer out, while
+// readers go on.
+func lockKVWrites(t *testing.T, w *worker) (unlock func()) {
+	t.Helper()
+	pattern := filepath.Join(w.srv.StateDir(), "v3", "kv", "miniflare-KVNamespaceObject", "*.sqlite-shm")
+	matches, _ := filepath.Glob(pattern)
+	var shm []string
+	for _, m := range matches {
+		if !strings.HasSuffix(m, "metadata.sqlite-shm") {
+			shm = append(shm, m)
+		}
+	}
+	if len(shm) != 1 {
+		t.Fatalf("want one KV database matching %s, found %q: has miniflare's storage layout changed?", pattern, shm)
+	}
+	f, err := os.OpenFile(shm[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := syscall.Flock_t{Type: syscall.F_WRLCK, Start: 120, Len: 1}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lock); err != nil {
+		f.Close()
+		t.Fatalf("taking SQLite's WAL write lock: %v", err)
+	}
+	return func() { f.Close() } // closing the file releases the lock
+}

@@ -1,0 +1,25 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"net/http"
+	"testing"
+)
+
+// Strict mode (README: Strict mode) keeps the same contract with the records
+// in D1; the state machine is shared, so this checks the D1 path end to end
+// rather than every rule again. Its race is in race_test.go.
+func TestStrictReceiptReplayReuse(t *testing.T) {
+	t.Parallel()
+	w := strictWorker.get(t)
+	key := newKey()
+	first := post(t, w, key, msft)
+	wantReceipt(t, first, key, msftOrder)
+	wantReplay(t, post(t, w, key, msft), first.body)
+	wantReplay(t, post(t, w, key, `{"quantity":1e2,"side":"buy","symbol":"MSFT"}`), first.body)
+	wantError(t, post(t, w, key, aapl), http.StatusUnprocessableEntity, "idempotency_key_reused")
+	wantReplay(t, send(t, w, http.MethodPost, "/", msft, "Idempotency-Key", key), first.body)
+	// Refused requests touch no storage in strict mode either.
+	wantError(t, post(t, w, newKey(), `{"symbol":"MSFT"}`), http.StatusUnprocessableEntity, "invalid_order", "fields")
+}
