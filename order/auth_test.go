@@ -196,3 +196,22 @@ func TestTokensNeverReachLogsOrAnswers(t *testing.T) {
 		t.Errorf("a token leaked: %s", all)
 	}
 }
+
+// A misconfigured setting is reported to authenticated clients only.
+func TestMisconfigurationIsBehindAuthentication(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	settings, err := ParseSettings(func(name string) string {
+		return map[string]string{"CLIENT_TOKENS": twoClients, "PENDING_LEASE_SECONDS": "0"}[name]
+	})
+	if err == nil || settings.Clients == nil {
+		t.Fatalf("ParseSettings = %+v, %v; want the clients and the lease error", settings, err)
+	}
+	w.handler.Intake.Settings, w.handler.Misconfigured = settings, err
+	anonymous := w.do("POST", "/orders", msft100, "Idempotency-Key", "k")
+	wantError(t, anonymous, 401, "unauthorized")
+	if strings.Contains(anonymous.Body.String(), "PENDING_LEASE_SECONDS") {
+		t.Error("an anonymous caller learned about the configuration")
+	}
+	wantError(t, w.postAs(acmeToken, "k", msft100), 500, "misconfigured")
+}

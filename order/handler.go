@@ -15,6 +15,12 @@ import (
 // MaxBodyBytes is the largest order body accepted.
 const MaxBodyBytes = 16 << 10
 
+// drainBytes is how much of an oversized body is read and dropped before the
+// 413: under wrangler dev, a body left unread breaks the local proxy's
+// connection and fails the next request. The bound keeps a huge upload from
+// costing the worker CPU time.
+const drainBytes = 1 << 20
+
 // Handler serves the worker's routes.
 type Handler struct {
 	Intake Intake
@@ -76,8 +82,8 @@ func (h Handler) route(r *http.Request) (out response) {
 	}()
 	switch r.URL.Path {
 	case "/healthz":
-		if r.Method != http.MethodGet {
-			return methodNotAllowed(r, http.MethodGet)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead { // load balancers probe with either
+			return methodNotAllowed(r, "GET, HEAD")
 		}
 		return response{status: http.StatusOK, body: []byte(`{"status":"ok"}`)}
 	case "/", "/orders":
@@ -94,10 +100,6 @@ func (h Handler) route(r *http.Request) (out response) {
 // intake runs the checks of SPEC §2 in order, the first failure winning, and
 // touches no storage until the order is known to be valid.
 func (h Handler) intake(r *http.Request) response {
-	if h.Misconfigured != nil {
-		return failure(http.StatusInternalServerError, "misconfigured", h.Misconfigured, errorBody{
-			Error: "misconfigured", Message: fmt.Sprintf("The worker is misconfigured: %v.", h.Misconfigured)})
-	}
 	var scope string
 	if clients := h.Intake.Settings.Clients; clients != nil {
 		clientID, ok := clients.Authenticate(r.Header.Values("Authorization"))
@@ -107,6 +109,13 @@ func (h Handler) intake(r *http.Request) response {
 			return out
 		}
 		scope = clientID
+	}
+	// After authentication, so only clients learn about the configuration.
+	// A CLIENT_TOKENS that cannot be read leaves Clients nil and stops here:
+	// never open by accident.
+	if h.Misconfigured != nil {
+		return failure(http.StatusInternalServerError, "misconfigured", h.Misconfigured, errorBody{
+			Error: "misconfigured", Message: fmt.Sprintf("The worker is misconfigured: %v.", h.Misconfigured)})
 	}
 	key, err := ParseIdempotencyKey(r.Header.Values("Idempotency-Key"))
 	if errors.Is(err, errKeyMissing) {
@@ -125,6 +134,7 @@ func (h Handler) intake(r *http.Request) response {
 		return rejected(http.StatusBadRequest, "malformed_json", "The request body could not be read.")
 	}
 	if len(body) > MaxBodyBytes {
+		io.Copy(io.Discard, io.LimitReader(r.Body, drainBytes))
 		return rejected(http.StatusRequestEntityTooLarge, "payload_too_large",
 			fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
 	}

@@ -157,8 +157,13 @@ func receiptOf(t *testing.T, rec *httptest.ResponseRecorder) Receipt {
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	if rec := w.do("GET", "/healthz", ""); rec.Code != 200 || rec.Body.String() != `{"status":"ok"}` {
-		t.Errorf("healthz: %d %s", rec.Code, rec.Body.String())
+	for _, method := range []string{"GET", "HEAD"} {
+		if rec := w.do(method, "/healthz", ""); rec.Code != 200 || rec.Body.String() != `{"status":"ok"}` {
+			t.Errorf("%s /healthz: %d %s", method, rec.Code, rec.Body.String())
+		}
+	}
+	if rec := w.do("POST", "/healthz", ""); rec.Code != 405 || rec.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /healthz: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
 	for _, path := range []string{"/orders", "/"} {
 		for _, method := range []string{"GET", "PUT", "PATCH", "DELETE", "OPTIONS"} {
@@ -366,6 +371,11 @@ func TestClaimHeldByAnotherRequest(t *testing.T) {
 		}
 	}
 	wantError(t, during[3], 422, "idempotency_key_reused")
+	for _, l := range w.logs.lines() {
+		if l.OrderID == "" {
+			t.Errorf("log line %+v has no order id", l)
+		}
+	}
 	if w.placer.placed() != 1 {
 		t.Errorf("placed %d times, want 1", w.placer.placed())
 	}
@@ -576,6 +586,10 @@ func TestOneLogLinePerIntakeRequestWithoutTheOrder(t *testing.T) {
 	id := OrderID("", "k", Order{"SECRETSYM", "buy", 100}.Fingerprint())
 	if lines[0].OrderID != id || lines[1].OrderID != id {
 		t.Errorf("log order ids %q %q, want %q", lines[0].OrderID, lines[1].OrderID, id)
+	}
+	// The refused order is logged under its own id, not the stored one's.
+	if want := OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()); lines[2].OrderID != want {
+		t.Errorf("key_reused logged order id %q, want %q", lines[2].OrderID, want)
 	}
 	if raw := w.logs.b.String(); strings.Contains(raw, "SECRETSYM") || !strings.Contains(raw, `"elapsedMs":`) {
 		t.Errorf("log must carry elapsedMs and no order body: %s", raw)

@@ -30,7 +30,8 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 	}
 
 	// 1–3. A stored result or a live claim decides the answer.
-	if out, settled := in.answerFromRecords(ctx, recordKey, fingerprint, orderID); settled {
+	if out, settled := in.answerFromRecords(ctx, recordKey, fingerprint); settled {
+		out.orderID = orderID
 		return out
 	}
 
@@ -40,15 +41,19 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 	claim := Claim{Fingerprint: fingerprint, ClaimedAt: now, LeaseUntil: now.Add(in.Settings.Lease)}
 	won, err := in.Records.Claim(ctx, recordKey, claim)
 	if err != nil {
-		return storageUnavailable(err)
+		out := storageUnavailable(err)
+		out.orderID = orderID
+		return out
 	}
 	if !won {
 		// An atomic store saw another request claim the key after we read it:
 		// answer as that request's retry would be answered.
-		if out, settled := in.answerFromRecords(ctx, recordKey, fingerprint, orderID); settled {
-			return out
+		out, settled := in.answerFromRecords(ctx, recordKey, fingerprint)
+		if !settled {
+			out = inProgress(1) // and that claim has already ended again
 		}
-		return inProgress(1) // and that claim has already ended again
+		out.orderID = orderID
+		return out
 	}
 	receipt, err := in.Placer.Place(ctx, orderID, o)
 	if err != nil {
@@ -79,7 +84,7 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 // answerFromRecords answers from what is stored under the key: a result is
 // replayed (or refuses another order), a live claim makes a retry wait (or
 // refuses another order). settled is false when the key is free to claim.
-func (in Intake) answerFromRecords(ctx context.Context, recordKey, fingerprint, orderID string) (out response, settled bool) {
+func (in Intake) answerFromRecords(ctx context.Context, recordKey, fingerprint string) (out response, settled bool) {
 	result, claim, err := in.Records.Lookup(ctx, recordKey)
 	switch {
 	case errors.Is(err, ErrCorruptRecord):
@@ -91,7 +96,7 @@ func (in Intake) answerFromRecords(ctx context.Context, recordKey, fingerprint, 
 		return keyReused(), true
 	case result != nil:
 		return response{status: http.StatusOK, body: []byte(result.Body), event: "replayed",
-			header: map[string]string{"Idempotent-Replay": "true"}, orderID: orderID}, true
+			header: map[string]string{"Idempotent-Replay": "true"}}, true
 	}
 	now := in.Now()
 	switch {

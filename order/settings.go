@@ -25,9 +25,18 @@ type setting struct {
 
 // ParseSettings reads the settings through getenv. An unset or empty setting
 // takes its default; any other value that is not a whole number in range is
-// an error naming the setting, never a silent fallback.
+// an error naming the setting, never a silent fallback. CLIENT_TOKENS is read
+// first and kept even when a later setting is wrong, so that callers still
+// authenticate before they are told about the misconfiguration.
 func ParseSettings(getenv func(string) string) (Settings, error) {
 	var s Settings
+	if raw := getenv("CLIENT_TOKENS"); raw != "" {
+		clients, err := ParseClients(raw)
+		if err != nil {
+			return Settings{}, err
+		}
+		s.Clients = clients
+	}
 	for _, st := range []setting{
 		{"PENDING_LEASE_SECONDS", 30, 1, 3600, &s.Lease},
 		// KV refuses an expirationTtl below 60 s.
@@ -37,18 +46,11 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 		if raw := getenv(st.name); raw != "" {
 			v, err := strconv.Atoi(raw)
 			if err != nil || v < st.lo || v > st.hi {
-				return Settings{}, fmt.Errorf("setting %s must be a whole number of seconds from %d to %d, got %q", st.name, st.lo, st.hi, raw)
+				return Settings{Clients: s.Clients}, fmt.Errorf("setting %s must be a whole number of seconds from %d to %d, got %q", st.name, st.lo, st.hi, raw)
 			}
 			n = v
 		}
 		*st.into = time.Duration(n) * time.Second
-	}
-	if raw := getenv("CLIENT_TOKENS"); raw != "" {
-		clients, err := ParseClients(raw)
-		if err != nil {
-			return Settings{}, err
-		}
-		s.Clients = clients
 	}
 	return s, nil
 }

@@ -16,11 +16,15 @@ func TestHealthz(t *testing.T) {
 	if r.status != http.StatusOK || string(r.body) != `{"status":"ok"}` {
 		t.Errorf("GET /healthz: %s, want 200 {\"status\":\"ok\"}", r)
 	}
-	// The contract is silent on other methods here; the worker names GET.
+	// Load balancers probe with HEAD too.
+	if r := send(t, w, http.MethodHead, "/healthz", ""); r.status != http.StatusOK || len(r.body) != 0 {
+		t.Errorf("HEAD /healthz: %s, want 200 with no body", r)
+	}
+	// The contract is silent on other methods here; the worker names GET and HEAD.
 	r = send(t, w, http.MethodPost, "/healthz", msft)
 	wantError(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
-	if got := r.header.Get("Allow"); got != http.MethodGet {
-		t.Errorf("POST /healthz: Allow %q, want GET", got)
+	if got := r.header.Get("Allow"); got != "GET, HEAD" {
+		t.Errorf("POST /healthz: Allow %q, want GET, HEAD", got)
 	}
 }
 
