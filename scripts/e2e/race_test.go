@@ -18,14 +18,15 @@ import (
 // placement count is reported, not asserted.
 func TestConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
-	res := runRace(t, defaultWorker.get(t))
+	res := runRace(t, defaultWorker.get(t), 20, 10)
 	t.Logf("KV mode:\n%s", res)
 }
 
-// Strict mode claims the key in D1, atomically: exactly one placement.
+// Strict mode claims the key in D1, atomically: exactly one placement, at
+// 50 concurrent duplicates × 20 keys.
 func TestConcurrentDuplicatesStrict(t *testing.T) {
 	t.Parallel()
-	res := runRace(t, strictWorker.get(t))
+	res := runRace(t, strictWorker.get(t), 50, 20)
 	t.Logf("strict mode:\n%s", res)
 	for _, r := range res.Rounds {
 		if r.Placements != 1 {
@@ -34,14 +35,14 @@ func TestConcurrentDuplicatesStrict(t *testing.T) {
 	}
 }
 
-// runRace sends 10 rounds of 20 identical concurrent requests and checks what
+// runRace sends rounds of n identical concurrent requests and checks what
 // both modes promise.
-func runRace(t *testing.T, w *worker) race.Result {
+func runRace(t *testing.T, w *worker, n, rounds int) race.Result {
 	t.Helper()
 	w.traffic.RLock()
 	defer w.traffic.RUnlock()
 	res, err := race.Run(context.Background(), race.Config{
-		URL: w.srv.URL, N: 20, Rounds: 10,
+		URL: w.srv.URL, N: n, Rounds: rounds,
 		Log: func() (string, error) { return w.srv.Log(), nil },
 	})
 	if err != nil {
