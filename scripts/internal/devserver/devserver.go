@@ -18,6 +18,8 @@ package devserver
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -421,7 +423,12 @@ func withBuildLock(root string, how int, fn func(buildDir string) error) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ".devserver.lock"), os.O_CREATE|os.O_RDONLY, 0o644)
+	// The lock file lives outside build/: `make build` starts by deleting
+	// build/, and a lock file deleted under its holder lets the next process
+	// lock a new file and copy a half-written build.
+	sum := sha256.Sum256([]byte(root))
+	lockPath := filepath.Join(os.TempDir(), "devserver-build-"+hex.EncodeToString(sum[:8])+".lock")
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDONLY, 0o644)
 	if err != nil {
 		return err
 	}
