@@ -21,9 +21,10 @@ type Intake struct {
 // Submit runs a validated order through the state machine. scope is the
 // client identity ("" when clients are not configured); it keeps one client's
 // keys apart from another's.
-func (in Intake) Submit(ctx context.Context, scope, key string, o Order) response {
+func (in Intake) Submit(ctx context.Context, scope, key string, o Order) (out response) {
 	fingerprint := o.Fingerprint()
 	orderID := OrderID(scope, key, fingerprint)
+	defer func() { out.orderID = orderID }() // every answer's log line names its order
 	recordKey := key
 	if scope != "" {
 		recordKey = scope + ":" + key // client ids cannot contain ':'
@@ -31,7 +32,6 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 
 	// 1–3. A stored result or a live claim decides the answer.
 	if out, settled := in.answerFromRecords(ctx, recordKey, fingerprint); settled {
-		out.orderID = orderID
 		return out
 	}
 
@@ -41,9 +41,7 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 	claim := Claim{Fingerprint: fingerprint, ClaimedAt: now, LeaseUntil: now.Add(in.Settings.Lease)}
 	won, err := in.Records.Claim(ctx, recordKey, claim)
 	if err != nil {
-		out := storageUnavailable(err)
-		out.orderID = orderID
-		return out
+		return storageUnavailable(err)
 	}
 	if !won {
 		// An atomic store saw another request claim the key after we read it:
@@ -52,7 +50,6 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 		if !settled {
 			out = inProgress(1) // and that claim has already ended again
 		}
-		out.orderID = orderID
 		return out
 	}
 	receipt, err := in.Placer.Place(ctx, orderID, o)
@@ -62,16 +59,14 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) respons
 		if releaseErr := in.Records.Release(ctx, recordKey, claim); releaseErr != nil {
 			err = errors.Join(err, fmt.Errorf("releasing the claim: %w", releaseErr))
 		}
-		out := failure(http.StatusBadGateway, "placement_error", err, errorBody{
+		return failure(http.StatusBadGateway, "placement_error", err, errorBody{
 			Error: "placement_failed", Message: "The order could not be placed. Retry with the same Idempotency-Key."})
-		out.orderID = orderID
-		return out
 	}
 	body, err := marshalJSON(receipt)
 	if err != nil {
 		return internalError(err)
 	}
-	out := response{status: http.StatusCreated, body: body, event: "placed", orderID: orderID}
+	out = response{status: http.StatusCreated, body: body, event: "placed"}
 	// The order exists now, so the client gets its receipt even if it cannot
 	// be stored; the claim keeps retries out until its lease ends.
 	result := Result{Fingerprint: fingerprint, Status: http.StatusCreated, Body: string(body), CompletedAt: in.Now()}
