@@ -1,9 +1,10 @@
 // Package e2e is the end-to-end suite: it checks the behaviour contract
 // (SPEC.md, cited by section) over real HTTP against the worker running on
-// workerd under `wrangler dev`, started through internal/devserver. The tests
-// carry the build tag e2e, so a plain `go test ./...` does not start wrangler:
+// workerd under `wrangler dev`, started through scripts/internal/devserver.
+// The tests carry the build tag e2e, so a plain `go test ./...` does not start
+// wrangler; `make test` runs them:
 //
-//	go test -tags e2e -count=1 ./e2e/
+//	go test -tags e2e -count=1 ./scripts/e2e/
 //
 // A few wrangler instances are shared by all tests (main_test.go). States a
 // client cannot produce on purpose are set up behind the worker's back, in
@@ -22,10 +23,11 @@
 //   - A failing KV read: holding SQLite's read locks makes it fail, but only
 //     after SQLite's busy timeout of about 10 s per request; the failing
 //     claim write shows the same 503.
-//   - Bodies far beyond 16 KiB: the worker reads 16 KiB + 1 byte and answers,
-//     and under wrangler dev the unread rest of a body of some 100 KB breaks
-//     the local proxy's connection to workerd, which fails the next request
-//     (a wrangler dev artifact, see TestBodySize).
+//   - Bodies beyond 1 MiB: the worker drains up to 1 MiB of an oversized body
+//     before its 413 (TestBodySize sends 200000 bytes, then an order), and no
+//     further, so as not to spend CPU on a huge upload; under wrangler dev the
+//     unread rest of a larger body breaks the local proxy's connection to
+//     workerd and fails the next request.
 //   - A 409 from a claim the worker wrote itself: over HTTP its claim is
 //     followed by its result within milliseconds; the 409 is tested against a
 //     claim written into KV (TestPendingClaims), and concurrent duplicates
