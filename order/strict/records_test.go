@@ -172,6 +172,27 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 	}
 }
 
+// refusingTable loses every claim and shows no row: the winner's claim ended
+// between this request's claim and its second look.
+type refusingTable struct{ *FakeTable }
+
+func (refusingTable) Get(context.Context, string, time.Time) (*Row, error) { return nil, nil }
+func (refusingTable) Claim(context.Context, string, order.Claim, time.Time) (bool, error) {
+	return false, nil
+}
+
+func TestALostClaimWithNothingLeftToReadAsksForARetry(t *testing.T) {
+	t.Parallel()
+	w := newStrictWorker(t, refusingTable{NewFakeTable()})
+	rec := w.post("k", msft100)
+	if rec.Code != 409 || errorCode(rec) != "in_progress" || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("got %d %s, Retry-After %q; want 409 in_progress, 1", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
+	}
+	if w.placer.placed() != 0 {
+		t.Error("placed without winning the claim")
+	}
+}
+
 func TestLeaseTakeoverAndExpiry(t *testing.T) {
 	t.Parallel()
 	w := newStrictWorker(t, nil)
