@@ -4,7 +4,7 @@ WRANGLER := node_modules/.bin/wrangler
 PORT ?= 8787
 D1_NAME := order-intake-idempotency
 
-.PHONY: build dev dev-strict test deploy deploy-strict kv-namespace d1-database clean
+.PHONY: build dev dev-strict test bench deploy deploy-strict kv-namespace d1-database clean
 
 ## build: generate the syumai/workers glue, then compile the worker to build/app.wasm
 build:
@@ -26,9 +26,15 @@ dev-strict: $(WRANGLER)
 test: $(WRANGLER)
 	go vet ./...
 	go vet -tags e2e ./...
-	GOOS=js GOARCH=wasm go vet . ./order/... ./kvstore/
+	GOOS=js GOARCH=wasm go vet . ./order/... ./kvstore/ ./scripts/bench/fixtures/emptygo/
 	go test -count=1 ./...
-	go test -tags e2e -count=1 ./scripts/e2e/
+	go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
+
+## bench: measure the worker against a JavaScript floor under the pinned
+## wrangler dev (scripts/bench; figures in BENCHMARKS.md). Not part of test.
+bench: $(WRANGLER)
+	go run ./scripts/bench
+	go test -run '^$$' -bench . -benchmem ./order
 
 ## deploy: build and deploy to your Cloudflare account (needs `wrangler login`)
 deploy: $(WRANGLER)

@@ -50,6 +50,13 @@ type Options struct {
 	Setup [][]string
 	// StartTimeout bounds the wait for GET /healthz to answer 200; 60 s when zero.
 	StartTimeout time.Duration
+	// WorkerDir, when set, runs another worker instead of the project's
+	// build, such as a benchmark fixture: a directory holding its own
+	// wrangler.toml, whose main must be worker.mjs, and every file the worker
+	// loads, side by side. Its files are copied as the build is, a relative
+	// migrations_dir is taken relative to WorkerDir, and the project is not
+	// built. The worker must answer GET /healthz with 200.
+	WorkerDir string
 }
 
 // StrictMode returns opts for the worker in strict mode (wrangler.toml
@@ -94,8 +101,10 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Build(); err != nil {
-		return nil, err
+	if opts.WorkerDir == "" {
+		if err := Build(); err != nil {
+			return nil, err
+		}
 	}
 	sweepOnce.Do(sweepStale)
 	dir, err := os.MkdirTemp("", dirPrefix)
@@ -107,7 +116,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir, root: root, exited: make(chan struct{})}
-	if err := s.prepare(opts.Setup); err != nil {
+	if err := s.prepare(opts.WorkerDir, opts.Setup); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -164,32 +173,29 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// prepare copies the build into the instance directory, so a rebuild in the
-// repository during a run neither changes nor reloads this worker, writes the
-// instance's wrangler.toml next to it and runs the setup commands.
-func (s *Server) prepare(setup [][]string) error {
-	err := withBuildLock(s.root, syscall.LOCK_SH, func(buildDir string) error {
-		entries, err := os.ReadDir(buildDir)
-		if err != nil {
-			return err
+// prepare copies the build (or workerDir) into the instance directory, so a
+// rebuild in the repository during a run neither changes nor reloads this
+// worker, writes the instance's wrangler.toml next to it and runs the setup
+// commands.
+func (s *Server) prepare(workerDir string, setup [][]string) error {
+	configRoot := s.root
+	var err error
+	if workerDir == "" {
+		err = withBuildLock(s.root, syscall.LOCK_SH, s.copyFiles)
+	} else {
+		configRoot, err = filepath.Abs(workerDir)
+		if err == nil {
+			err = s.copyFiles(configRoot)
 		}
-		for _, e := range entries {
-			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
-				if err := copyFile(filepath.Join(buildDir, e.Name()), s.path(e.Name())); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return err
 	}
-	toml, err := os.ReadFile(filepath.Join(s.root, "wrangler.toml"))
+	toml, err := os.ReadFile(filepath.Join(configRoot, "wrangler.toml"))
 	if err != nil {
 		return err
 	}
-	cfg, err := devConfig(toml, s.root)
+	cfg, err := devConfig(toml, configRoot)
 	if err != nil {
 		return err
 	}
@@ -202,6 +208,24 @@ func (s *Server) prepare(setup [][]string) error {
 		cancel()
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// copyFiles copies the regular files of dir, but not hidden ones nor a
+// wrangler.toml (prepare writes the instance's own), into the
+// instance directory.
+func (s *Server) copyFiles(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && e.Name() != configName {
+			if err := copyFile(filepath.Join(dir, e.Name()), s.path(e.Name())); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -1,0 +1,460 @@
+//go:build unix
+
+// Command bench measures the order-intake worker under the pinned
+// `wrangler dev` (workerd, local KV) against a floor: a minimal JavaScript
+// worker (fixtures/floor) that makes only the KV operations the contract
+// needs. Both run in the same process run, interleaved, so that the noise of
+// a small shared machine hits both, and every figure is reported as a ratio
+// to the floor. An empty Go worker (fixtures/emptygo) breaks down what a
+// request costs before the handler runs, and fixtures/d1cost reports what D1
+// bills for each statement of strict mode. BENCHMARKS.md has the figures.
+//
+//	go run ./scripts/bench [-duration 2s] [-runs 3]
+package main
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/scripts/internal/devserver"
+)
+
+const (
+	validOrder   = `{"symbol":"MSFT","side":"buy","quantity":100}`
+	invalidOrder = `{"symbol":"MSFT","side":"hold","quantity":100}`
+	replayKey    = "bench-replay"
+	inFlightKey  = "bench-in-flight"
+)
+
+// inFlightClaim is a pending record for validOrder under inFlightKey whose
+// lease never ends, so that every request for it answers 409.
+func inFlightClaim(now time.Time) string {
+	o, err := order.ParseOrder([]byte(validOrder))
+	if err != nil {
+		panic(err)
+	}
+	b, _ := json.Marshal(order.Claim{Fingerprint: o.Fingerprint(), ClaimedAt: now,
+		LeaseUntil: time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)})
+	return string(b)
+}
+
+func fixedKey(key string) func(int64) string { return func(int64) string { return key } }
+
+// paths are the contract's paths, measured on the worker and on the floor.
+var paths = []struct {
+	name string
+	req  request
+}{
+	{"replay (200)", request{method: "POST", path: "/orders", body: validOrder, key: fixedKey(replayKey), want: 200}},
+	{"new order (201)", request{method: "POST", path: "/orders", body: validOrder,
+		key: func(n int64) string { return fmt.Sprintf("bench-new-%d-%d", os.Getpid(), n) }, want: 201}},
+	{"in flight (409)", request{method: "POST", path: "/orders", body: validOrder, key: fixedKey(inFlightKey), want: 409}},
+	{"invalid (422)", request{method: "POST", path: "/orders", body: invalidOrder, key: fixedKey("bench-invalid"), want: 422}},
+}
+
+// breakdown are the steps from nothing to a replay, each a request that does
+// one thing more than the one above it.
+var breakdown = []struct {
+	target, name string
+	req          request
+}{
+	{"floor", "JS: empty response", request{method: "GET", path: "/empty", want: 200}},
+	{"emptygo", "Go: empty response", request{method: "GET", path: "/empty", want: 200}},
+	{"floor", "JS: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
+	{"emptygo", "Go: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
+	{"worker", "worker: GET /healthz, no storage", request{method: "GET", path: "/healthz", want: 200}},
+}
+
+// config is one run of the harness.
+type config struct {
+	duration  time.Duration // of each measurement
+	warmup    time.Duration // of each kind of measurement, once, before the first run
+	runs      int           // the median of these is reported
+	concs     []int
+	breakdown bool // start the empty Go worker and measure the breakdown
+	d1        bool // start the D1 fixture and report rows read and written
+	out       io.Writer
+}
+
+// job is one kind of measurement; its runs are stats.
+type job struct {
+	target, name string
+	conc         int
+	req          request
+	runs         []stats
+}
+
+// result is everything a run measured.
+type result struct {
+	jobs    []*job
+	kvOps   map[string]kvCount
+	sizes   map[string][2]int64 // raw, gzip
+	d1Steps []d1Step
+}
+
+type d1Step struct {
+	Name        string `json:"name"`
+	RowsRead    int    `json:"rows_read"`
+	RowsWritten int    `json:"rows_written"`
+	Changes     int    `json:"changes"`
+	Rows        int    `json:"rows"`
+}
+
+func main() {
+	cfg := config{out: os.Stdout, concs: []int{1, 8}, breakdown: true, d1: true}
+	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each measurement")
+	flag.DurationVar(&cfg.warmup, "warmup", 300*time.Millisecond, "warm-up per kind of measurement")
+	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	report(cfg, res)
+	fmt.Fprintf(cfg.out, "\nwall time: %v\n", time.Since(start).Round(time.Second))
+}
+
+// run starts the instances, seeds them, measures and stops them. It fails if
+// any response had another status than its path's.
+func run(ctx context.Context, cfg config) (*result, error) {
+	root, err := devserver.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	fixtures := filepath.Join(root, "scripts", "bench", "fixtures")
+	starts := map[string]func() (devserver.Options, error){
+		"worker": func() (devserver.Options, error) { return devserver.Options{}, nil },
+		"floor": func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: filepath.Join(fixtures, "floor")}, nil
+		},
+	}
+	if cfg.breakdown {
+		dir, err := os.MkdirTemp("", "bench-emptygo-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir) // the instance runs a copy
+		starts["emptygo"] = func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: dir}, buildEmptyGo(root, fixtures, dir)
+		}
+	}
+	if cfg.d1 {
+		starts["d1cost"] = func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: filepath.Join(fixtures, "d1cost"),
+				Setup: [][]string{{"d1", "migrations", "apply", "bench-d1cost"}}}, nil
+		}
+	}
+	servers, err := startAll(starts)
+	defer func() {
+		for _, s := range servers {
+			s.Stop()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+
+	res := &result{sizes: map[string][2]int64{}}
+	if res.kvOps, err = kvOpsPerPath(); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"worker", "emptygo"} {
+		if s, ok := servers[name]; ok {
+			// The module the instance runs, not the repository's build/,
+			// which may have been rebuilt since.
+			raw, gz, err := wasmSize(filepath.Join(filepath.Dir(s.StateDir()), "app.wasm"))
+			if err != nil {
+				return nil, err
+			}
+			res.sizes[name] = [2]int64{raw, gz}
+		}
+	}
+	if s, ok := servers["d1cost"]; ok {
+		if res.d1Steps, err = d1Cost(ctx, s.URL); err != nil {
+			return nil, err
+		}
+	}
+
+	client := &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	// Seed before any traffic: local KV is SQLite, and a wrangler command
+	// writing it while the worker writes makes the worker's write fail. The
+	// instances have their own state, so they are seeded at once.
+	seedErrs := make([]error, 2)
+	var seeding sync.WaitGroup
+	for i, name := range []string{"worker", "floor"} {
+		seeding.Go(func() { seedErrs[i] = seed(ctx, client, name, servers[name]) })
+	}
+	seeding.Wait()
+	if err := errors.Join(seedErrs...); err != nil {
+		return nil, err
+	}
+
+	// Each path runs on the worker and the floor back to back, so that both
+	// meet the same moment's noise.
+	for _, p := range paths {
+		for _, c := range cfg.concs {
+			for _, target := range []string{"worker", "floor"} {
+				res.jobs = append(res.jobs, &job{target: target, name: p.name, conc: c, req: p.req})
+			}
+		}
+	}
+	if cfg.breakdown {
+		for _, b := range breakdown {
+			for _, c := range cfg.concs {
+				res.jobs = append(res.jobs, &job{target: b.target, name: b.name, conc: c, req: b.req})
+			}
+		}
+	}
+	if cfg.warmup > 0 {
+		for _, j := range res.jobs {
+			measure(ctx, client, servers[j.target].URL, j.req, j.conc, cfg.warmup)
+		}
+	}
+	var failures []error
+	for r := range cfg.runs {
+		for i := range res.jobs {
+			j := res.jobs[i]
+			if r%2 == 1 { // every other run backwards, so no job always follows the same one
+				j = res.jobs[len(res.jobs)-1-i]
+			}
+			st := measure(ctx, client, servers[j.target].URL, j.req, j.conc, cfg.duration)
+			if st.bad > 0 {
+				failures = append(failures, fmt.Errorf("%s %s c=%d: %d bad answers, first: %s", j.target, j.name, j.conc, st.bad, st.firstBad))
+			}
+			j.runs = append(j.runs, st)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return res, errors.Join(failures...)
+}
+
+// seed puts the live claim for the 409 path and places the order to replay.
+func seed(ctx context.Context, client *http.Client, name string, s *devserver.Server) error {
+	if _, err := s.Wrangler(ctx, "kv", "key", "put", "--binding", "ORDERS",
+		"pending:"+inFlightKey, inFlightClaim(time.Now())); err != nil {
+		return err
+	}
+	status, err := send(ctx, client, s.URL, request{method: "POST", path: "/orders", body: validOrder, key: fixedKey(replayKey)}, 0)
+	if err != nil || status != http.StatusCreated {
+		return fmt.Errorf("%s: placing the order to replay: status %d, %v", name, status, err)
+	}
+	return nil
+}
+
+// startAll starts the instances at once: each start waits seconds for
+// wrangler, little of it on the CPU.
+func startAll(starts map[string]func() (devserver.Options, error)) (map[string]*devserver.Server, error) {
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		errs    []error
+		servers = map[string]*devserver.Server{}
+	)
+	for name, opts := range starts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := opts()
+			var s *devserver.Server
+			if err == nil {
+				s, err = devserver.Start(o)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("starting %s: %w", name, err))
+				return
+			}
+			servers[name] = s
+		}()
+	}
+	wg.Wait()
+	return servers, errors.Join(errs...)
+}
+
+// buildEmptyGo builds fixtures/emptygo the way `make build` builds the
+// worker, into dir.
+func buildEmptyGo(root, fixtures, dir string) error {
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./scripts/bench/fixtures/emptygo")
+	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	for _, cmd := range []*exec.Cmd{
+		exec.Command("go", "run", "github.com/syumai/workers/cmd/workers-assets-gen", "-mode=go", "-o", dir),
+		build,
+	} {
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
+		}
+	}
+	toml, err := os.ReadFile(filepath.Join(fixtures, "emptygo", "wrangler.toml"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), toml, 0o644)
+}
+
+func wasmSize(path string) (raw, gz int64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	var c countingWriter
+	w := gzip.NewWriter(&c) // the default level, as `gzip` uses
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(b)), int64(c), nil
+}
+
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+func d1Cost(ctx context.Context, baseURL string) ([]d1Step, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", baseURL+"/run", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("d1cost /run: %d %s (%v)", resp.StatusCode, body, err)
+	}
+	var steps []d1Step
+	return steps, json.Unmarshal(body, &steps)
+}
+
+// report prints the medians of the runs as Markdown tables.
+func report(cfg config, res *result) {
+	out := cfg.out
+	med := func(target, name string, conc int) (st stats, ok bool) {
+		for _, j := range res.jobs {
+			if j.target == target && j.name == name && j.conc == conc {
+				var rps []float64
+				var p50, p99 []time.Duration
+				var n []int
+				for _, r := range j.runs {
+					rps, p50, p99, n = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(n, r.n)
+				}
+				return stats{rps: median(rps), p50: median(p50), p99: median(p99), n: median(n)}, true
+			}
+		}
+		return stats{}, false
+	}
+	fmt.Fprintf(out, "## Machine\n\n%s\n\n", machine())
+	fmt.Fprintf(out, "## Per path: worker vs floor (median of %d runs of %v each)\n\n", cfg.runs, cfg.duration)
+	fmt.Fprintln(out, "| path | c | worker req/s | floor req/s | req/s ratio | worker p50 | floor p50 | p50 ratio | worker p99 | floor p99 | p99 ratio |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, p := range paths {
+		for _, c := range cfg.concs {
+			w, _ := med("worker", p.name, c)
+			f, _ := med("floor", p.name, c)
+			fmt.Fprintf(out, "| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.2f | %s | %s | %.2f |\n", p.name, c,
+				w.rps, f.rps, w.rps/f.rps, ms(w.p50), ms(f.p50), ratio(w.p50, f.p50), ms(w.p99), ms(f.p99), ratio(w.p99, f.p99))
+		}
+	}
+	if cfg.breakdown {
+		fmt.Fprintf(out, "\n## Where a request's time goes (median of %d runs)\n\n", cfg.runs)
+		fmt.Fprint(out, "| step | ")
+		for _, c := range cfg.concs {
+			fmt.Fprintf(out, "c=%d req/s | c=%d ms/request (1/req/s) | c=%d p50 | c=%d p99 | ", c, c, c, c)
+		}
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, "|---"+strings.Repeat("|---|---|---|---", len(cfg.concs))+"|")
+		type row struct{ target, name, label string }
+		var rows []row
+		for _, b := range breakdown {
+			rows = append(rows, row{b.target, b.name, b.name})
+		}
+		rows = append(rows, row{"floor", paths[0].name, "floor: replay (200), 1 KV get"},
+			row{"worker", paths[0].name, "worker: replay (200), 1 KV get"})
+		for _, row := range rows {
+			fmt.Fprintf(out, "| %s | ", row.label)
+			for _, c := range cfg.concs {
+				st, _ := med(row.target, row.name, c)
+				fmt.Fprintf(out, "%.0f | %.2f | %s | %s | ", st.rps, 1000/st.rps, ms(st.p50), ms(st.p99))
+			}
+			fmt.Fprintln(out)
+		}
+	}
+	fmt.Fprintln(out, "\n## Sizes\n\n| module | raw bytes | gzip bytes |\n|---|---|---|")
+	for _, name := range []string{"worker", "emptygo"} {
+		if s, ok := res.sizes[name]; ok {
+			fmt.Fprintf(out, "| %s app.wasm | %d (%.2f MB) | %d (%.2f MB) |\n", name, s[0], float64(s[0])/1e6, s[1], float64(s[1])/1e6)
+		}
+	}
+	fmt.Fprintln(out, "\n## KV operations per request (order.Handler over kvstore.Fake)\n\n| path | get | put | delete |\n|---|---|---|---|")
+	for _, p := range []string{"replay", "new", "409", "422"} {
+		k := res.kvOps[p]
+		fmt.Fprintf(out, "| %s | %d | %d | %d |\n", p, k.get, k.put, k.del)
+	}
+	if len(res.d1Steps) > 0 {
+		fmt.Fprintln(out, "\n## D1 per strict-mode statement (local D1, result.meta)\n\n| statement | rows_read | rows_written | changes | rows returned |\n|---|---|---|---|---|")
+		for _, s := range res.d1Steps {
+			fmt.Fprintf(out, "| %s | %d | %d | %d | %d |\n", s.Name, s.RowsRead, s.RowsWritten, s.Changes, s.Rows)
+		}
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+// machine describes where the figures were measured.
+func machine() string {
+	cpu, mem := "?", "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mem, _, _ = strings.Cut(string(b), "\n")
+		mem = strings.Join(strings.Fields(mem)[1:], " ")
+	}
+	node, _ := exec.Command("node", "--version").Output()
+	root, _ := devserver.RepoRoot()
+	version := func(pkg string) string {
+		var v struct{ Version string }
+		b, _ := os.ReadFile(filepath.Join(root, "node_modules", pkg, "package.json"))
+		json.Unmarshal(b, &v)
+		return v.Version
+	}
+	return fmt.Sprintf("%d CPUs (%s), MemTotal %s; %s %s/%s; node %s; wrangler %s; workerd %s; %s",
+		runtime.NumCPU(), cpu, mem, runtime.Version(), runtime.GOOS, runtime.GOARCH,
+		strings.TrimSpace(string(node)), version("wrangler"), version("workerd"), time.Now().UTC().Format(time.RFC3339))
+}

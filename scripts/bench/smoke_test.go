@@ -1,0 +1,41 @@
+//go:build e2e && unix
+
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the harness's worker-against-floor measurements for about a
+// second, so that they cannot rot: run fails if any response had another
+// status than its path's, and every measurement must have had answers. It
+// asserts nothing about speed. The breakdown and D1 fixtures cost two more
+// instance starts and a Wasm build, so only `make bench` runs them.
+func TestSmoke(t *testing.T) {
+	var out strings.Builder
+	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, breakdown: false, d1: false, out: &out}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(paths) * 2 * len(cfg.concs); len(res.jobs) != want {
+		t.Errorf("%d measurements, want %d", len(res.jobs), want)
+	}
+	for _, j := range res.jobs {
+		if len(j.runs) != 1 || j.runs[0].n == 0 {
+			t.Errorf("%s %s c=%d: no answers", j.target, j.name, j.conc)
+		}
+	}
+	if res.sizes["worker"][1] == 0 {
+		t.Errorf("sizes not measured: %v", res.sizes)
+	}
+	report(cfg, res) // must not panic on a run's figures
+	if !strings.Contains(out.String(), "| replay (200) | 8 |") {
+		t.Errorf("report lacks the replay row:\n%s", out.String())
+	}
+}
