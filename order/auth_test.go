@@ -50,6 +50,18 @@ func TestParseClientsFailsClosedWithoutQuotingTheSecret(t *testing.T) {
 	}
 }
 
+func TestParseClientsAcceptsEveryAllowedIDCharacter(t *testing.T) {
+	t.Parallel()
+	id := "Acme.EU_desk-2." + strings.Repeat("z", 49) // 64 characters
+	clients, err := ParseClients(fmt.Sprintf(`{%q:%q}`, id, tokenHash("t")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := clients.Authenticate([]string{"Bearer t"}); !ok || got != id {
+		t.Errorf("Authenticate = %q, %v; want %q", got, ok, id)
+	}
+}
+
 func TestAuthenticate(t *testing.T) {
 	t.Parallel()
 	clients, err := ParseClients(twoClients)
