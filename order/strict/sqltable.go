@@ -8,6 +8,33 @@ import (
 	"github.com/orderintake/edge/order"
 )
 
+// The statements of strict mode's read, claim and completion. They are
+// exported so the D1 cost probe (scripts/bench) measures these very
+// statements rather than a copy.
+const (
+	SQLGet = `
+		SELECT fingerprint, status, response_status, response_body, claimed_at, lease_until, completed_at, expires_at
+		FROM idempotency_records WHERE record_key = ?1 AND expires_at > ?2`
+
+	// SQLClaim is the whole point of strict mode: SQLite runs the insert, the
+	// conflict check and the takeover condition as one statement, so of two
+	// concurrent claims exactly one changes a row.
+	SQLClaim = `
+		INSERT INTO idempotency_records (record_key, fingerprint, status, claimed_at, lease_until, expires_at)
+		VALUES (?1, ?2, 'processing', ?3, ?4, ?5)
+		ON CONFLICT (record_key) DO UPDATE SET
+			fingerprint = excluded.fingerprint, status = 'processing',
+			response_status = NULL, response_body = NULL, completed_at = NULL,
+			claimed_at = excluded.claimed_at, lease_until = excluded.lease_until, expires_at = excluded.expires_at
+		WHERE idempotency_records.expires_at <= ?3
+			OR (idempotency_records.status = 'processing' AND idempotency_records.lease_until <= ?3)`
+
+	SQLComplete = `
+		UPDATE idempotency_records
+		SET status = 'completed', response_status = ?1, response_body = ?2, completed_at = ?3, expires_at = ?4
+		WHERE record_key = ?5 AND status = 'processing' AND claimed_at = ?6 AND fingerprint = ?7`
+)
+
 // SQLTable is the Table in D1 (or any SQLite), through database/sql.
 type SQLTable struct {
 	DB *sql.DB
@@ -21,9 +48,7 @@ func (t SQLTable) Get(ctx context.Context, key string, now time.Time) (*Row, err
 		responseBody                     sql.NullString
 		claimedAt, leaseUntil, expiresAt int64
 	)
-	err := t.DB.QueryRowContext(ctx, `
-		SELECT fingerprint, status, response_status, response_body, claimed_at, lease_until, completed_at, expires_at
-		FROM idempotency_records WHERE record_key = ?1 AND expires_at > ?2`, key, now.UnixMilli()).
+	err := t.DB.QueryRowContext(ctx, SQLGet, key, now.UnixMilli()).
 		Scan(&r.Fingerprint, &status, &responseStatus, &responseBody, &claimedAt, &leaseUntil, &completedAt, &expiresAt)
 	if err == sql.ErrNoRows {
 		return nil, nil
@@ -40,28 +65,15 @@ func (t SQLTable) Get(ctx context.Context, key string, now time.Time) (*Row, err
 	return &r, nil
 }
 
-// Claim is the whole point of strict mode: SQLite runs the insert, the
-// conflict check and the takeover condition as one statement, so of two
-// concurrent claims exactly one changes a row.
+// Claim reports whether SQLClaim changed a row: whether this claim won.
 func (t SQLTable) Claim(ctx context.Context, key string, c order.Claim, expiresAt time.Time) (bool, error) {
-	res, err := t.DB.ExecContext(ctx, `
-		INSERT INTO idempotency_records (record_key, fingerprint, status, claimed_at, lease_until, expires_at)
-		VALUES (?1, ?2, 'processing', ?3, ?4, ?5)
-		ON CONFLICT (record_key) DO UPDATE SET
-			fingerprint = excluded.fingerprint, status = 'processing',
-			response_status = NULL, response_body = NULL, completed_at = NULL,
-			claimed_at = excluded.claimed_at, lease_until = excluded.lease_until, expires_at = excluded.expires_at
-		WHERE idempotency_records.expires_at <= ?3
-			OR (idempotency_records.status = 'processing' AND idempotency_records.lease_until <= ?3)`,
+	res, err := t.DB.ExecContext(ctx, SQLClaim,
 		key, c.Fingerprint, c.ClaimedAt.UnixMilli(), c.LeaseUntil.UnixMilli(), expiresAt.UnixMilli())
 	return changedOne(res, err)
 }
 
 func (t SQLTable) Complete(ctx context.Context, key string, c order.Claim, r order.Result, expiresAt time.Time) error {
-	res, err := t.DB.ExecContext(ctx, `
-		UPDATE idempotency_records
-		SET status = 'completed', response_status = ?1, response_body = ?2, completed_at = ?3, expires_at = ?4
-		WHERE record_key = ?5 AND status = 'processing' AND claimed_at = ?6 AND fingerprint = ?7`,
+	res, err := t.DB.ExecContext(ctx, SQLComplete,
 		r.Status, r.Body, r.CompletedAt.UnixMilli(), expiresAt.UnixMilli(), key, c.ClaimedAt.UnixMilli(), c.Fingerprint)
 	changed, err := changedOne(res, err)
 	if err == nil && !changed {

@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/order/strict"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
 
@@ -338,7 +340,12 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 func d1Cost(ctx context.Context, baseURL string) ([]d1Step, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", baseURL+"/run", nil)
+	statements, err := json.Marshal(map[string]string{
+		"get": strict.SQLGet, "claim": strict.SQLClaim, "complete": strict.SQLComplete})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", baseURL+"/run", bytes.NewReader(statements))
 	if err != nil {
 		return nil, err
 	}
