@@ -6,10 +6,19 @@ D1_NAME := order-intake-idempotency
 
 .PHONY: build dev dev-strict test bench deploy deploy-strict kv-namespace d1-database clean
 
-## build: generate the syumai/workers glue, then compile the worker to build/app.wasm
+# Where make build writes, and extra Go build tags (the e2e suite builds a
+# second copy with TAGS=faults into another directory).
+BUILD ?= build
+TAGS ?=
+
+## build: compile the worker to $(BUILD)/app.wasm beside its glue: the
+## checked-in isolate/worker.mjs (one Go runtime per isolate) and
+## syumai/workers' wasm_exec.js
 build:
-	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go
-	GOOS=js GOARCH=wasm go build -ldflags='-s -w' -o build/app.wasm .
+	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD)
+	rm $(BUILD)/worker.mjs $(BUILD)/runtime.mjs
+	cp isolate/worker.mjs $(BUILD)/worker.mjs
+	GOOS=js GOARCH=wasm go build -tags '$(TAGS)' -ldflags='-s -w' -o $(BUILD)/app.wasm .
 
 ## dev: run the worker locally on http://127.0.0.1:$(PORT) with a local KV namespace
 dev: $(WRANGLER)
@@ -26,7 +35,8 @@ dev-strict: $(WRANGLER)
 test: $(WRANGLER)
 	go vet ./...
 	go vet -tags e2e ./...
-	GOOS=js GOARCH=wasm go vet . ./order/... ./kvstore/ ./scripts/bench/fixtures/emptygo/
+	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./kvstore/ ./scripts/bench/fixtures/emptygo/
+	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	go test -count=1 ./...
 	go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
 
@@ -54,7 +64,7 @@ d1-database: $(WRANGLER)
 	$(WRANGLER) d1 create $(D1_NAME)
 
 clean:
-	rm -rf build
+	rm -rf build build-faults
 
 $(WRANGLER): package-lock.json
 	npm ci --no-audit --no-fund

@@ -1,7 +1,9 @@
 //go:build js && wasm
 
 // Command edge is the Wasm entry of the order-intake worker: it only wires the
-// pieces together. syumai/workers runs main once per request.
+// pieces together. It runs once per Go runtime, and one runtime serves every
+// event of its Workers isolate (isolate/worker.mjs), so what it sets up lives
+// across requests.
 package main
 
 import (
@@ -11,12 +13,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/orderintake/edge/isolate"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/order/strict"
-	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
-	"github.com/syumai/workers/cloudflare/cron"
 )
 
 func main() {
@@ -43,7 +44,7 @@ func main() {
 	if misconfigured == nil && settings.Clients == nil {
 		fmt.Println(order.OpenWarning)
 	}
-	workers.ServeNonBlock(order.Handler{
+	isolate.Serve(order.Handler{
 		Intake: order.Intake{
 			Records:  records,
 			Placer:   order.MintReceipt{Now: time.Now},
@@ -52,11 +53,5 @@ func main() {
 		},
 		Misconfigured: misconfigured,
 		Log:           os.Stdout,
-	})
-	cron.ScheduleTaskNonBlock(cleanup)
-	workers.Ready()
-	select { // one invocation per runtime: a request or a cron event
-	case <-workers.Done():
-	case <-cron.Done():
-	}
+	}, isolate.Options{MaxBodyBytes: order.MaxReadBytes, Scheduled: cleanup})
 }

@@ -19,14 +19,14 @@ type Clients struct {
 	hashes [][sha256.Size]byte
 }
 
-// OpenWarning is logged when no clients are configured (syumai/workers starts
-// a runtime per request, so once per request).
+// OpenWarning is logged when no clients are configured, once per Go runtime
+// (a runtime serves many requests of one isolate).
 const OpenWarning = `{"level":"warn","message":"CLIENT_TOKENS is not set: this worker accepts orders from anyone. Configure it before deploying (README: Client authentication)."}`
 
 // validClientID keeps ids to 1–64 of A-Z a-z 0-9 . _ -: printable and free
 // of ':' and newlines, so that "<id>:" is an unambiguous record scope and the
-// order id derivation cannot be confused. (A loop, not a regexp: the Go
-// runtime starts per request, and a package-level regexp compiles each time.)
+// order id derivation cannot be confused. (A loop, not a regexp: a
+// package-level regexp compiles at every runtime start and weighs 0.5 MB of Wasm.)
 func validClientID(id string) bool {
 	if len(id) < 1 || len(id) > 64 {
 		return false

@@ -21,6 +21,10 @@ const MaxBodyBytes = 16 << 10
 // costing the worker CPU time.
 const drainBytes = 1 << 20
 
+// MaxReadBytes is the most of a request body the handler ever reads: the
+// worker's glue hands over no more.
+const MaxReadBytes = MaxBodyBytes + 1 + drainBytes
+
 // Handler serves the worker's routes.
 type Handler struct {
 	Intake Intake

@@ -1,0 +1,7 @@
+//go:build js && wasm && !faults
+
+package isolate
+
+import "net/http"
+
+func withFaults(h http.Handler) http.Handler { return h }

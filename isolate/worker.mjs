@@ -1,0 +1,204 @@
+// The worker's entry module (make build copies it to build/worker.mjs, in
+// place of the one syumai/workers generates). One Go runtime serves every
+// fetch and cron event of this isolate: syumai's module starts a fresh one per
+// event, about 6 ms of CPU before any Go code runs (BENCHMARKS.md).
+//
+// The Go side is isolate/isolate.go. The two speak through `binding`, the
+// object the Go program finds at globalThis.context.binding:
+//   JS -> Go  binding.serve(id, head, body, ctx)      head: method, URL, headers
+//             binding.scheduled(id, cron, time)
+//   Go -> JS  binding.respond(id, head, body)          head: status, headers
+//             binding.fail(id, reason)                 the JSON 500
+//             binding.finish(id, error)                a cron event's end
+//             binding.fetch(head, body, timeoutMs)     isolate.Fetch
+// A head is lines joined by "\n"; header names and values cannot hold one.
+import "./wasm_exec.js";
+import mod from "./app.wasm";
+
+// syumai's KV and D1 calls leak one callback each on the Go side (about
+// 400 bytes of Wasm memory per request), and Wasm memory never shrinks, so a
+// runtime retires after this many events: the next event starts a new one
+// while the old one finishes what it has in flight, and is then collected.
+const RETIRE_AFTER_EVENTS = 5000;
+// A line with the runtime's memory is logged every this many events.
+const STATS_EVERY_EVENTS = 10000;
+
+const INTERNAL_ERROR = JSON.stringify({
+  error: "internal_error",
+  message: "An internal error occurred. Retrying with the same Idempotency-Key is safe.",
+});
+
+let current; // the runtime new events go to
+let runtimesStarted = 0;
+let eventsServed = 0;
+
+class Runtime {
+  constructor(env) {
+    this.number = ++runtimesStarted;
+    this.pending = new Map(); // event id -> { resolve, reject, cron }
+    this.nextID = 0;
+    this.events = 0;
+    this.dead = false;
+    this.binding = {
+      respond: (id, head, body) => this.settle(id, (e) => e.resolve(toResponse(head, body))),
+      fail: (id, reason) => this.settle(id, (e) => e.resolve(internalError(reason))),
+      finish: (id, error) => this.settle(id, (e) => (error ? e.reject(new Error(error)) : e.resolve())),
+      fetch: platformFetch,
+    };
+    const go = new Go();
+    // A Go program that exits (os.Exit, an unrecovered panic, a fatal error)
+    // or traps can answer nothing more: fail what it holds, start afresh.
+    go.exit = (code) => this.die(`the Go program exited with code ${code}`);
+    const resume = go._resume.bind(go);
+    go._resume = () => {
+      if (this.dead) return; // a late callback of a dead runtime
+      try {
+        resume();
+      } catch (err) {
+        this.die(err);
+      }
+    };
+    const instance = new WebAssembly.Instance(mod, {
+      ...go.importObject,
+      workers: { ready: () => {} }, // syumai's start signal; this glue needs none
+    });
+    this.memory = instance.exports.mem;
+    // go.run returns once main blocks, with Isolate.Serve's functions set.
+    go.run(instance, { env, binding: this.binding }).catch((err) => this.die(err));
+    if (typeof this.binding.serve !== "function") {
+      this.die("the Go program did not call isolate.Serve");
+      throw new Error("the Go runtime did not start");
+    }
+    log({ event: "runtime_started", runtime: this.number });
+  }
+
+  // dispatch hands one event to Go and returns the promise it settles.
+  dispatch(cron, call) {
+    const id = ++this.nextID;
+    const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, cron }));
+    if (++this.events >= RETIRE_AFTER_EVENTS && current === this) current = undefined;
+    if (++eventsServed % STATS_EVERY_EVENTS === 0) {
+      log({ event: "runtime_stats", runtime: this.number, runtimesStarted, eventsServed,
+        wasmMemoryBytes: this.memory.buffer.byteLength });
+    }
+    call(id);
+    return done;
+  }
+
+  settle(id, how) {
+    const entry = this.pending.get(id);
+    if (entry === undefined) return;
+    how(entry); // if it throws, Go hears of it and calls fail(id)
+    this.pending.delete(id);
+  }
+
+  die(reason) {
+    if (this.dead) return;
+    this.dead = true;
+    if (current === this) current = undefined;
+    log({ event: "runtime_died", runtime: this.number, inFlight: this.pending.size, error: String(reason) });
+    for (const entry of this.pending.values()) {
+      if (entry.cron) entry.reject(new Error(`the Go runtime died: ${reason}`));
+      else entry.resolve(internalError(reason));
+    }
+    this.pending.clear();
+  }
+}
+
+function runtime(env) {
+  if (current === undefined) current = new Runtime(env);
+  return current;
+}
+
+async function onFetch(request, env, ctx) {
+  let head, body;
+  try {
+    head = `${request.method}\n${request.url}\n${joinHeaders(request.headers)}`;
+    body = await readBody(request, runtime(env).binding.maxBodyBytes);
+  } catch (err) {
+    return internalError(err);
+  }
+  // Taken again: the runtime may have retired or died while the body came in.
+  const rt = runtime(env);
+  return rt.dispatch(false, (id) => rt.binding.serve(id, head, body, ctx));
+}
+
+async function onScheduled(controller, env, ctx) {
+  const rt = runtime(env);
+  return rt.dispatch(true, (id) => rt.binding.scheduled(id, controller.cron, controller.scheduledTime));
+}
+
+// readBody reads at most limit bytes of the body and drops the rest unread.
+async function readBody(request, limit) {
+  if (request.body === null) return null;
+  const length = Number(request.headers.get("content-length"));
+  if (length > 0 && length <= limit) return new Uint8Array(await request.arrayBuffer());
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (size >= limit) reader.cancel();
+  const body = new Uint8Array(Math.min(size, limit));
+  let offset = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, body.length - offset);
+    body.set(part, offset);
+    offset += part.length;
+  }
+  return body;
+}
+
+function joinHeaders(headers) {
+  let text = "";
+  for (const [name, value] of headers) text += `${name}\n${value}\n`;
+  return text;
+}
+
+function splitHeaders(lines, from) {
+  const headers = [];
+  for (let i = from; i + 1 < lines.length; i += 2) headers.push([lines[i], lines[i + 1]]);
+  return headers;
+}
+
+// toResponse builds the Response from Go's head ("status\nstatusText\n" and
+// the headers) and body bytes.
+function toResponse(head, body) {
+  const lines = head.split("\n");
+  const init = { status: Number(lines[0]), statusText: lines[1], headers: splitHeaders(lines, 2) };
+  return new Response(body.length > 0 ? body : null, init);
+}
+
+function internalError(reason) {
+  log({ event: "internal_error", status: 500, error: String(reason) });
+  return new Response(INTERNAL_ERROR, {
+    status: 500,
+    statusText: "Internal Server Error",
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
+}
+
+// platformFetch is isolate.Fetch's JavaScript half. The timeout aborts the
+// fetch from here: Go timers cannot be relied on in a runtime shared by many
+// requests (README: the rule for the request path).
+async function platformFetch(head, body, timeoutMs) {
+  const lines = head.split("\n");
+  const response = await fetch(lines[1], {
+    method: lines[0],
+    headers: splitHeaders(lines, 2),
+    body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  return [`${response.status}\n${response.statusText}\n${joinHeaders(response.headers)}`, bytes];
+}
+
+function log(line) {
+  console.log(JSON.stringify(line));
+}
+
+export default { fetch: onFetch, scheduled: onScheduled };
