@@ -36,7 +36,9 @@ func sleep(ms int) js.Value {
 	var start js.Func
 	start = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		start.Release()
-		return js.Global().Call("setTimeout", args[0], ms)
+		// Invoke, not Call: called on the global object (the glue's proxy of
+		// it), setTimeout throws "Illegal invocation".
+		return js.Global().Get("setTimeout").Invoke(args[0], ms)
 	})
 	return js.Global().Get("Promise").New(start)
 }

@@ -35,14 +35,14 @@ let eventsServed = 0;
 class Runtime {
   constructor(env) {
     this.number = ++runtimesStarted;
-    this.pending = new Map(); // event id -> { resolve, reject, cron }
+    this.pending = new Map(); // event id -> the resolve function of its answer
     this.nextID = 0;
     this.events = 0;
     this.dead = false;
     this.binding = {
-      respond: (id, head, body) => this.settle(id, (e) => e.resolve(toResponse(head, body))),
-      fail: (id, reason) => this.settle(id, (e) => e.resolve(internalError(reason))),
-      finish: (id, error) => this.settle(id, (e) => (error ? e.reject(new Error(error)) : e.resolve())),
+      respond: (id, head, body) => this.settle(id, { head, body }),
+      fail: (id, reason) => this.settle(id, { error: reason }),
+      finish: (id, error) => this.settle(id, { error }),
       fetch: platformFetch,
     };
     const go = new Go();
@@ -72,24 +72,26 @@ class Runtime {
     log({ event: "runtime_started", runtime: this.number });
   }
 
-  // dispatch hands one event to Go and returns the promise it settles.
-  dispatch(cron, call) {
+  // dispatch hands one event to Go and returns the promise of Go's answer:
+  // { head, body } or { error }. Only the event's own handler turns that into
+  // a Response: a Response made while Go runs in another request's turn would
+  // belong to that request, and workerd refuses to send it for this one.
+  dispatch(call) {
     const id = ++this.nextID;
-    const done = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, cron }));
+    const answer = new Promise((resolve) => this.pending.set(id, resolve));
     if (++this.events >= RETIRE_AFTER_EVENTS && current === this) current = undefined;
     if (++eventsServed % STATS_EVERY_EVENTS === 0) {
       log({ event: "runtime_stats", runtime: this.number, runtimesStarted, eventsServed,
         wasmMemoryBytes: this.memory.buffer.byteLength });
     }
     call(id);
-    return done;
+    return answer;
   }
 
-  settle(id, how) {
-    const entry = this.pending.get(id);
-    if (entry === undefined) return;
-    how(entry); // if it throws, Go hears of it and calls fail(id)
+  settle(id, answer) {
+    const resolve = this.pending.get(id);
     this.pending.delete(id);
+    resolve?.(answer);
   }
 
   die(reason) {
@@ -97,10 +99,7 @@ class Runtime {
     this.dead = true;
     if (current === this) current = undefined;
     log({ event: "runtime_died", runtime: this.number, inFlight: this.pending.size, error: String(reason) });
-    for (const entry of this.pending.values()) {
-      if (entry.cron) entry.reject(new Error(`the Go runtime died: ${reason}`));
-      else entry.resolve(internalError(reason));
-    }
+    for (const resolve of this.pending.values()) resolve({ error: `the Go runtime died: ${reason}` });
     this.pending.clear();
   }
 }
@@ -120,12 +119,19 @@ async function onFetch(request, env, ctx) {
   }
   // Taken again: the runtime may have retired or died while the body came in.
   const rt = runtime(env);
-  return rt.dispatch(false, (id) => rt.binding.serve(id, head, body, ctx));
+  const answer = await rt.dispatch((id) => rt.binding.serve(id, head, body, ctx));
+  try {
+    if (answer.error === undefined) return toResponse(answer.head, answer.body);
+  } catch (err) {
+    answer.error = err;
+  }
+  return internalError(answer.error);
 }
 
 async function onScheduled(controller, env, ctx) {
   const rt = runtime(env);
-  return rt.dispatch(true, (id) => rt.binding.scheduled(id, controller.cron, controller.scheduledTime));
+  const answer = await rt.dispatch((id) => rt.binding.scheduled(id, controller.cron, controller.scheduledTime));
+  if (answer.error) throw new Error(answer.error);
 }
 
 // readBody reads at most limit bytes of the body and drops the rest unread.

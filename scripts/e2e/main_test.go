@@ -45,9 +45,12 @@ var (
 	// authWorker knows two clients (SPEC §7).
 	authWorker = &worker{name: "auth", opts: devserver.Options{Vars: map[string]string{"CLIENT_TOKENS": clientTokens()}}}
 	// strictWorker keeps its records in a local D1 (wrangler.toml [env.strict]).
-	strictWorker = &worker{name: "strict", opts: devserver.StrictMode(devserver.Options{})}
+	// The test-scheduled route (GET /__scheduled) fires its cron cleanup.
+	strictWorker = &worker{name: "strict", opts: devserver.StrictMode(devserver.Options{Args: []string{"--test-scheduled"}})}
+	// faultsWorker is the build with fault-injection routes (isolate/faults.go).
+	faultsWorker = &worker{name: "faults", opts: devserver.Options{Faults: true}}
 
-	workers = []*worker{defaultWorker, leaseWorker, misconfiguredWorker, authWorker, strictWorker}
+	workers = []*worker{defaultWorker, leaseWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker}
 )
 
 func (w *worker) get(t *testing.T) *worker {

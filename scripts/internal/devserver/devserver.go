@@ -57,6 +57,10 @@ type Options struct {
 	// migrations_dir is taken relative to WorkerDir, and the project is not
 	// built. The worker must answer GET /healthz with 200.
 	WorkerDir string
+	// Faults runs the build with the fault-injection routes of
+	// isolate/faults.go (make build TAGS=faults, into build-faults/), which
+	// make the Go runtime panic, crash or hold a request in flight.
+	Faults bool
 }
 
 // StrictMode returns opts for the worker in strict mode (wrangler.toml
@@ -101,8 +105,12 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	build := productBuild
+	if opts.Faults {
+		build = faultsBuild
+	}
 	if opts.WorkerDir == "" {
-		if err := Build(); err != nil {
+		if err := build.make(); err != nil {
 			return nil, err
 		}
 	}
@@ -116,7 +124,7 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir, root: root, exited: make(chan struct{})}
-	if err := s.prepare(opts.WorkerDir, opts.Setup); err != nil {
+	if err := s.prepare(build, opts.WorkerDir, opts.Setup); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -177,11 +185,11 @@ func Start(opts Options) (*Server, error) {
 // rebuild in the repository during a run neither changes nor reloads this
 // worker, writes the instance's wrangler.toml next to it and runs the setup
 // commands.
-func (s *Server) prepare(workerDir string, setup [][]string) error {
+func (s *Server) prepare(build *build, workerDir string, setup [][]string) error {
 	configRoot := s.root
 	var err error
 	if workerDir == "" {
-		err = withBuildLock(s.root, syscall.LOCK_SH, s.copyFiles)
+		err = withBuildLock(s.root, build.dir, syscall.LOCK_SH, s.copyFiles)
 	} else {
 		configRoot, err = filepath.Abs(workerDir)
 		if err == nil {
@@ -412,38 +420,46 @@ func sweepStale() {
 	}
 }
 
+// build is one way of building the worker, into its own directory.
+type build struct {
+	dir  string // under the repository root
+	tags string // Go build tags
+	once sync.Once
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	buildErr  error
+	productBuild = &build{dir: "build"}
+	faultsBuild  = &build{dir: "build-faults", tags: "faults"}
 )
 
-// Build installs the pinned wrangler when node_modules is missing and runs
-// `make build`, once per process; Start calls it.
-func Build() error {
-	buildOnce.Do(func() {
+// make installs the pinned wrangler when node_modules is missing and runs
+// `make build` into b.dir, once per process; Start calls it.
+func (b *build) make() error {
+	b.once.Do(func() {
 		root, err := RepoRoot()
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
 		if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
-			if buildErr = run(root, "npm", "ci", "--no-audit", "--no-fund"); buildErr != nil {
+			if b.err = run(root, "npm", "ci", "--no-audit", "--no-fund"); b.err != nil {
 				return
 			}
 		}
-		buildErr = withBuildLock(root, syscall.LOCK_EX, func(string) error {
-			return run(root, "make", "build")
+		b.err = withBuildLock(root, b.dir, syscall.LOCK_EX, func(string) error {
+			return run(root, "make", "build", "BUILD="+b.dir, "TAGS="+b.tags)
 		})
 	})
-	return buildErr
+	return b.err
 }
 
 // withBuildLock runs fn holding a lock on the build directory, shared for
 // reading it and exclusive for `make build`, so that no process using this
 // package (the e2e suite, scripts/race) copies a half-written build of
 // another. A `make build` run by hand does not take the lock.
-func withBuildLock(root string, how int, fn func(buildDir string) error) error {
-	dir := filepath.Join(root, "build")
+func withBuildLock(root, buildDir string, how int, fn func(buildDir string) error) error {
+	dir := filepath.Join(root, buildDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -451,7 +467,7 @@ func withBuildLock(root string, how int, fn func(buildDir string) error) error {
 	// build/, and a lock file deleted under its holder lets the next process
 	// lock a new file and copy a half-written build.
 	sum := sha256.Sum256([]byte(root))
-	lockPath := filepath.Join(os.TempDir(), "devserver-build-"+hex.EncodeToString(sum[:8])+".lock")
+	lockPath := filepath.Join(os.TempDir(), "devserver-"+buildDir+"-"+hex.EncodeToString(sum[:8])+".lock")
 	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDONLY, 0o644)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func TestPrepareWorkerDir(t *testing.T) {
 		}
 	}
 	s := &Server{dir: instance, root: "/nonexistent-repo"}
-	if err := s.prepare(workerDir, nil); err != nil {
+	if err := s.prepare(productBuild, workerDir, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"worker.mjs", "helper.mjs"} {
