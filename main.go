@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/orderintake/edge/isolate"
@@ -36,13 +35,13 @@ func main() {
 	case err == nil:
 		table := strict.SQLTable{DB: db}
 		records = strict.Records{Table: table, Cache: kvRecords, Now: time.Now}
-		cleanup = strict.CleanupJob(table, time.Now, os.Stdout)
+		cleanup = strict.CleanupJob(table, time.Now, isolate.Console)
 	case !errors.Is(err, strict.ErrNoDatabase) && misconfigured == nil:
 		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)
 	}
 
 	if misconfigured == nil && settings.Clients == nil {
-		fmt.Println(order.OpenWarning)
+		fmt.Fprintln(isolate.Console, order.OpenWarning)
 	}
 	isolate.Serve(order.Handler{
 		Intake: order.Intake{
@@ -52,6 +51,6 @@ func main() {
 			Now:      time.Now,
 		},
 		Misconfigured: misconfigured,
-		Log:           os.Stdout,
+		Log:           isolate.Console,
 	}, isolate.Options{MaxBodyBytes: order.MaxReadBytes, Scheduled: cleanup})
 }

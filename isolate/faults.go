@@ -22,7 +22,7 @@ func withFaults(h http.Handler) http.Handler {
 			await(sleep(50)) // this request stays in flight until the crash
 		case "/__faults/hold": // stays in flight, on a timer of its own
 			ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
-			fmt.Printf(`{"event":"hold_started","ms":%d}`+"\n", ms)
+			fmt.Fprintf(Console, `{"event":"hold_started","ms":%d}`, ms)
 			await(sleep(ms))
 			w.WriteHeader(http.StatusNoContent)
 		default:

@@ -1,0 +1,24 @@
+//go:build js && wasm
+
+package isolate
+
+import (
+	"bytes"
+	"syscall/js"
+)
+
+// Console writes to console.log, which Workers Logs collects, one call per
+// Write (a Write is one log line). Use it instead of os.Stdout: on js/wasm
+// every write to os.Stdout goes through wasm_exec.js's file-system shim, an
+// asynchronous call with a callback of its own, and it cost more CPU than
+// the rest of a replay (BENCHMARKS.md).
+var Console consoleWriter
+
+type consoleWriter struct{}
+
+var console = js.Global().Get("console")
+
+func (consoleWriter) Write(line []byte) (int, error) {
+	console.Call("log", string(bytes.TrimSuffix(line, []byte("\n"))))
+	return len(line), nil
+}
