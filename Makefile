@@ -6,10 +6,12 @@ D1_NAME := order-intake-idempotency
 
 .PHONY: build dev dev-strict test bench deploy deploy-strict kv-namespace d1-database clean
 
-# Where make build writes, and extra Go build tags (the e2e suite builds a
-# second copy with TAGS=faults into another directory).
+# Where make build writes, extra Go build tags (the e2e suite builds a second
+# copy with TAGS=faults into another directory) and the main package (the
+# benchmarks build a fixture on the same glue).
 BUILD ?= build
 TAGS ?=
+PKG ?= .
 
 ## build: compile the worker to $(BUILD)/app.wasm beside its glue: the
 ## checked-in isolate/worker.mjs (one Go runtime per isolate) and
@@ -18,7 +20,7 @@ build:
 	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD)
 	rm $(BUILD)/worker.mjs $(BUILD)/runtime.mjs
 	cp isolate/worker.mjs $(BUILD)/worker.mjs
-	GOOS=js GOARCH=wasm go build -tags '$(TAGS)' -ldflags='-s -w' -o $(BUILD)/app.wasm .
+	GOOS=js GOARCH=wasm go build -tags '$(TAGS)' -ldflags='-s -w' -o $(BUILD)/app.wasm $(PKG)
 
 ## dev: run the worker locally on http://127.0.0.1:$(PORT) with a local KV namespace
 dev: $(WRANGLER)

@@ -58,7 +58,7 @@ func Serve(h http.Handler, opts Options) {
 	// Each event runs in its own goroutine: a panic inside a js.FuncOf
 	// callback would end the runtime.
 	glue.Set("serve", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		go serve(h, args[0], args[1], args[2], args[3])
+		workers.run(func() { serve(h, args[0], args[1], args[2], args[3]) })
 		return nil
 	}))
 	glue.Set("scheduled", js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -133,4 +133,28 @@ func jsBytes(b []byte) js.Value {
 	v := uint8Array.New(len(b))
 	js.CopyBytesToJS(v, b)
 	return v
+}
+
+// workers are goroutines kept for the next event once they have served one.
+// A new goroutine starts with a small stack that the handler grows, by
+// copying, several times per request: in a profile, stack growth was a large
+// share of the Go runtime's CPU.
+var workers = pool{jobs: make(chan func())}
+
+type pool struct{ jobs chan func() }
+
+// run hands job to an idle worker, or starts a new one when all are busy.
+func (p pool) run(job func()) {
+	select {
+	case p.jobs <- job:
+	default:
+		go p.work(job)
+	}
+}
+
+func (p pool) work(job func()) {
+	for {
+		job()
+		job = <-p.jobs
+	}
 }

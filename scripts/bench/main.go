@@ -3,13 +3,16 @@
 // Command bench measures the order-intake worker under the pinned
 // `wrangler dev` (workerd, local KV) against a floor: a minimal JavaScript
 // worker (fixtures/floor) that makes only the KV operations the contract
-// needs. Both run in the same process run, interleaved, so that the noise of
-// a small shared machine hits both, and every figure is reported as a ratio
-// to the floor. An empty Go worker (fixtures/emptygo) breaks down what a
-// request costs before the handler runs, and fixtures/d1cost reports what D1
-// bills for each statement of strict mode. BENCHMARKS.md has the figures.
+// needs and logs its line. Both run in the same process run, interleaved, so
+// that the noise of a small shared machine hits both, and every figure is
+// reported as a ratio to the floor. An empty Go worker (fixtures/emptygo)
+// breaks down what a request costs before the handler runs; the worker with
+// a Go runtime per request (how syumai/workers' own glue runs Go) shows what
+// the runtime per isolate saves; cold starts time a fresh isolate's first
+// answer; a soak checks that memory stays flat; fixtures/d1cost reports what
+// D1 bills for each statement of strict mode. BENCHMARKS.md has the figures.
 //
-//	go run ./scripts/bench [-duration 2s] [-runs 3]
+//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000]
 package main
 
 import (
@@ -27,6 +30,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +84,8 @@ var breakdown = []struct {
 	{"floor", "JS: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
 	{"emptygo", "Go: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
 	{"worker", "worker: GET /healthz, no storage", request{method: "GET", path: "/healthz", want: 200}},
+	{"floor", "floor: replay (200) without its log line", request{method: "POST", path: "/unlogged", body: validOrder, key: fixedKey(replayKey), want: 200}},
+	{"perrequest", "worker, a Go runtime per request: replay (200)", paths[0].req},
 }
 
 // config is one run of the harness.
@@ -90,6 +96,8 @@ type config struct {
 	concs     []int
 	breakdown bool // start the empty Go worker and measure the breakdown
 	d1        bool // start the D1 fixture and report rows read and written
+	cold      int  // cold starts timed per worker (0: none)
+	soak      int  // requests of the soak (0: none)
 	out       io.Writer
 }
 
@@ -104,6 +112,8 @@ type job struct {
 // result is everything a run measured.
 type result struct {
 	jobs    []*job
+	cold    map[string][]time.Duration
+	soak    *soakResult
 	kvOps   map[string]kvCount
 	sizes   map[string][2]int64 // raw, gzip
 	d1Steps []d1Step
@@ -120,6 +130,8 @@ type d1Step struct {
 func main() {
 	cfg := config{out: os.Stdout, concs: []int{1, 8}, breakdown: true, d1: true}
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each measurement")
+	flag.IntVar(&cfg.cold, "cold", 5, "cold starts timed per worker")
+	flag.IntVar(&cfg.soak, "soak", 100_000, "requests of the soak; 0 skips it")
 	flag.DurationVar(&cfg.warmup, "warmup", 300*time.Millisecond, "warm-up per kind of measurement")
 	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
 	flag.Parse()
@@ -150,13 +162,23 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		},
 	}
 	if cfg.breakdown {
-		dir, err := os.MkdirTemp("", "bench-emptygo-")
+		// The instances run copies of these directories.
+		emptygo, err := os.MkdirTemp("", "bench-emptygo-")
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir) // the instance runs a copy
+		defer os.RemoveAll(emptygo)
 		starts["emptygo"] = func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: dir}, buildEmptyGo(root, fixtures, dir)
+			return devserver.Options{WorkerDir: emptygo},
+				makeBuild(root, emptygo, "./scripts/bench/fixtures/emptygo", filepath.Join(fixtures, "emptygo", "wrangler.toml"))
+		}
+		perRequest, err := os.MkdirTemp("", "bench-perrequest-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(perRequest)
+		starts["perrequest"] = func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: perRequest}, buildPerRequest(root, perRequest)
 		}
 	}
 	if cfg.d1 {
@@ -195,6 +217,16 @@ func run(ctx context.Context, cfg config) (*result, error) {
 			return nil, err
 		}
 	}
+	if cfg.cold > 0 {
+		res.cold = map[string][]time.Duration{}
+		for _, name := range []string{"floor", "worker", "perrequest"} {
+			if s, ok := servers[name]; ok {
+				if res.cold[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
+					return nil, fmt.Errorf("%s cold start: %w", name, err)
+				}
+			}
+		}
+	}
 
 	client := &http.Client{Timeout: 30 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
@@ -202,10 +234,18 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	// Seed before any traffic: local KV is SQLite, and a wrangler command
 	// writing it while the worker writes makes the worker's write fail. The
 	// instances have their own state, so they are seeded at once.
-	seedErrs := make([]error, 2)
+	var seedErrs []error
 	var seeding sync.WaitGroup
-	for i, name := range []string{"worker", "floor"} {
-		seeding.Go(func() { seedErrs[i] = seed(ctx, client, name, servers[name]) })
+	var seedMu sync.Mutex
+	for _, name := range []string{"worker", "floor", "perrequest"} {
+		if s, ok := servers[name]; ok {
+			seeding.Go(func() {
+				err := seed(ctx, client, name, s)
+				seedMu.Lock()
+				seedErrs = append(seedErrs, err)
+				seedMu.Unlock()
+			})
+		}
 	}
 	seeding.Wait()
 	if err := errors.Join(seedErrs...); err != nil {
@@ -248,6 +288,11 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+	}
+	if cfg.soak > 0 && len(failures) == 0 {
+		if res.soak, err = soak(ctx, client, servers["worker"], cfg.soak, 8); err != nil {
+			failures = append(failures, fmt.Errorf("soak: %w", err))
 		}
 	}
 	return res, errors.Join(failures...)
@@ -297,25 +342,38 @@ func startAll(starts map[string]func() (devserver.Options, error)) (map[string]*
 	return servers, errors.Join(errs...)
 }
 
-// buildEmptyGo builds fixtures/emptygo the way `make build` builds the
-// worker, into dir.
-func buildEmptyGo(root, fixtures, dir string) error {
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./scripts/bench/fixtures/emptygo")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	for _, cmd := range []*exec.Cmd{
-		exec.Command("go", "run", "github.com/syumai/workers/cmd/workers-assets-gen", "-mode=go", "-o", dir),
-		build,
-	} {
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
-		}
+// makeBuild builds the main package pkg with `make build` into dir, beside a
+// copy of the wrangler.toml at toml.
+func makeBuild(root, dir, pkg, toml string) error {
+	cmd := exec.Command("make", "build", "BUILD="+dir, "PKG="+pkg)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
-	toml, err := os.ReadFile(filepath.Join(fixtures, "emptygo", "wrangler.toml"))
+	b, err := os.ReadFile(toml)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), toml, 0o644)
+	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), b, 0o644)
+}
+
+// buildPerRequest builds the worker into dir with its glue set to retire
+// each Go runtime after one event: a runtime per request, as syumai/workers'
+// generated glue runs Go, on the same module.
+func buildPerRequest(root, dir string) error {
+	if err := makeBuild(root, dir, ".", filepath.Join(root, "wrangler.toml")); err != nil {
+		return err
+	}
+	glue := filepath.Join(dir, "worker.mjs")
+	b, err := os.ReadFile(glue)
+	if err != nil {
+		return err
+	}
+	const from, to = "const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;"
+	if !bytes.Contains(b, []byte(from)) {
+		return fmt.Errorf("%s no longer says %q", glue, from)
+	}
+	return os.WriteFile(glue, bytes.Replace(b, []byte(from), []byte(to), 1), 0o644)
 }
 
 func wasmSize(path string) (raw, gz int64, err error) {
@@ -413,6 +471,26 @@ func report(cfg config, res *result) {
 				fmt.Fprintf(out, "%.0f | %.2f | %s | %s | ", st.rps, 1000/st.rps, ms(st.p50), ms(st.p99))
 			}
 			fmt.Fprintln(out)
+		}
+	}
+	if len(res.cold) > 0 {
+		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz)\n\n| worker | median | min | max | samples |\n|---|---|---|---|---|")
+		for _, name := range []string{"floor", "worker", "perrequest"} {
+			if d := res.cold[name]; len(d) > 0 {
+				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)), len(d))
+			}
+		}
+	}
+	if sk := res.soak; sk != nil {
+		fmt.Fprintf(out, "\n## Soak: %d requests (replay, new, 409, 422 in turn) at c=8 in %v (%.0f req/s)\n\nstatuses: %v\n\n",
+			sk.requests, sk.elapsed.Round(time.Second), float64(sk.requests)/sk.elapsed.Seconds(), sk.statuses)
+		fmt.Fprintln(out, "| glue's line at event | runtime | runtimes started | Wasm memory of the serving runtime |\n|---|---|---|---|")
+		for _, g := range sk.glue {
+			fmt.Fprintf(out, "| %d | %d | %d | %.2f MB |\n", g.EventsServed, g.Runtime, g.RuntimesStarted, float64(g.WasmMemoryBytes)/1e6)
+		}
+		fmt.Fprintln(out, "\n| answers | workerd resident memory |\n|---|---|")
+		for _, r := range sk.rss {
+			fmt.Fprintf(out, "| %d | %.1f MB |\n", r.requests, float64(r.bytes)/1e6)
 		}
 	}
 	fmt.Fprintln(out, "\n## Sizes\n\n| module | raw bytes | gzip bytes |\n|---|---|---|")

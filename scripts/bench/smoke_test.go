@@ -12,11 +12,12 @@ import (
 // TestSmoke runs the harness's worker-against-floor measurements for about a
 // second, so that they cannot rot: run fails if any response had another
 // status than its path's, and every measurement must have had answers. It
-// asserts nothing about speed. The breakdown and D1 fixtures cost two more
-// instance starts and a Wasm build, so only `make bench` runs them.
+// asserts nothing about speed. The breakdown and D1 fixtures cost three more
+// instance starts and two Wasm builds, so only `make bench` runs them; one
+// cold start each and a short soak are run.
 func TestSmoke(t *testing.T) {
 	var out strings.Builder
-	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, breakdown: false, d1: false, out: &out}
+	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, breakdown: false, d1: false, cold: 1, soak: 400, out: &out}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
@@ -33,6 +34,12 @@ func TestSmoke(t *testing.T) {
 	}
 	if res.sizes["worker"][1] == 0 {
 		t.Errorf("sizes not measured: %v", res.sizes)
+	}
+	if len(res.cold["worker"]) != 1 || len(res.cold["floor"]) != 1 {
+		t.Errorf("cold starts not measured: %v", res.cold)
+	}
+	if res.soak == nil || res.soak.requests != cfg.soak || len(res.soak.rss) != 0 {
+		t.Errorf("soak: %+v, want %d requests and no memory sample below 10,000", res.soak, cfg.soak)
 	}
 	report(cfg, res) // must not panic on a run's figures
 	if !strings.Contains(out.String(), "| replay (200) | 8 |") {

@@ -1,0 +1,178 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/orderintake/edge/scripts/internal/devserver"
+)
+
+// wranglerReloaded is what wrangler dev prints once it runs a changed worker
+// in a new isolate.
+const wranglerReloaded = "Local server updated and ready"
+
+// coldStarts times the first answer of a fresh isolate n times: wrangler dev
+// starts a new isolate when the worker's module changes, so each sample
+// appends a comment to the instance's copy of worker.mjs, waits until wrangler
+// says it reloaded, and times one GET /healthz, the isolate's first event.
+func coldStarts(ctx context.Context, s *devserver.Server, n int) ([]time.Duration, error) {
+	glue := filepath.Join(filepath.Dir(s.StateDir()), "worker.mjs")
+	client := &http.Client{Timeout: 30 * time.Second} // a new connection, as a first visitor has
+	defer client.CloseIdleConnections()
+	var samples []time.Duration
+	for i := range n {
+		reloads := strings.Count(s.Log(), wranglerReloaded)
+		f, err := os.OpenFile(glue, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(f, "\n// cold start %d\n", i)
+		f.Close()
+		for deadline := time.Now().Add(60 * time.Second); strings.Count(s.Log(), wranglerReloaded) == reloads; {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, fmt.Errorf("wrangler did not reload the worker within 60 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		start := time.Now()
+		status, err := send(ctx, client, s.URL, request{method: "GET", path: "/healthz"}, 0)
+		if err != nil || status != http.StatusOK {
+			return nil, fmt.Errorf("first GET /healthz: %d, %v", status, err)
+		}
+		samples = append(samples, time.Since(start))
+		client.CloseIdleConnections()
+	}
+	return samples, nil
+}
+
+// soakResult is what a soak saw: the answers, and memory every 10,000
+// requests.
+type soakResult struct {
+	requests int
+	elapsed  time.Duration
+	statuses map[int]int
+	rss      []rssSample        // workerd's resident memory, every 10,000 answers
+	glue     []runtimeStatsLine // the glue's own line, every 10,000 events
+}
+
+type rssSample struct {
+	requests int
+	bytes    int64
+}
+
+// soakMix is the soak's request mix: the contract's four paths in turn.
+var soakMix = []request{paths[0].req, paths[1].req, paths[2].req, paths[3].req}
+
+// soak sends n requests of soakMix from conc clients to s. Every answer
+// must have its path's status; every 10,000 answers it samples workerd's
+// resident memory, and it reads the Wasm memory the glue logs every 10,000
+// events.
+func soak(ctx context.Context, client *http.Client, s *devserver.Server, n, conc int) (*soakResult, error) {
+	res := &soakResult{statuses: map[int]int{}}
+	var (
+		next, done atomic.Int64
+		mu         sync.Mutex
+		wg         sync.WaitGroup
+		firstBad   string
+	)
+	logBefore := len(s.Log())
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				req := soakMix[int(i)%len(soakMix)]
+				status, err := send(ctx, client, s.URL, req, seq.Add(1))
+				mu.Lock()
+				res.statuses[status]++
+				if (err != nil || status != req.want) && firstBad == "" {
+					firstBad = fmt.Sprintf("request %d: status %d, want %d (%v)", i, status, req.want, err)
+				}
+				mu.Unlock()
+				if d := done.Add(1); d%10_000 == 0 {
+					b, _ := workerdRSS(s.PID())
+					mu.Lock()
+					res.rss = append(res.rss, rssSample{requests: int(d), bytes: b})
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed, res.requests = time.Since(start), int(done.Load())
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	res.glue = runtimeStats(s.Log()[logBefore:])
+	if firstBad != "" {
+		return res, fmt.Errorf("%v; first: %s", res.statuses, firstBad)
+	}
+	return res, nil
+}
+
+// runtimeStatsLine is the glue's runtime_stats log line.
+type runtimeStatsLine struct {
+	Event           string `json:"event"`
+	Runtime         int    `json:"runtime"`
+	RuntimesStarted int    `json:"runtimesStarted"`
+	EventsServed    int    `json:"eventsServed"`
+	WasmMemoryBytes int64  `json:"wasmMemoryBytes"`
+}
+
+func runtimeStats(log string) []runtimeStatsLine {
+	var lines []runtimeStatsLine
+	for line := range strings.Lines(log) {
+		var l runtimeStatsLine
+		if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &l) == nil && l.Event == "runtime_stats" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// workerdRSS is the resident memory of the workerd process in wrangler's
+// process group pgid.
+func workerdRSS(pgid int) (int64, error) {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, stat := range stats {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces, so split after ')'.
+		open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		fields := strings.Fields(string(b[closing+1:]))
+		if string(b[open+1:closing]) != "workerd" || len(fields) < 3 || fields[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(stat), "status"))
+		if err != nil {
+			return 0, err
+		}
+		for line := range strings.Lines(string(status)) {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("no workerd in process group %d", pgid)
+}
