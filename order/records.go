@@ -114,22 +114,12 @@ func (r KVRecords) Release(ctx context.Context, key string, c Claim) error {
 
 // ReadResult returns the result stored under key, or nil.
 func (r KVRecords) ReadResult(ctx context.Context, key string) (*Result, error) {
-	var result Result
-	found, err := r.read(ctx, resultPrefix+key, &result)
-	if err != nil || !found {
-		return nil, err
-	}
-	return &result, nil
+	return read[Result](ctx, r.Store, resultPrefix+key)
 }
 
 // readClaim returns the claim stored under key, or nil.
 func (r KVRecords) readClaim(ctx context.Context, key string) (*Claim, error) {
-	var claim Claim
-	found, err := r.read(ctx, pendingPrefix+key, &claim)
-	if err != nil || !found {
-		return nil, err
-	}
-	return &claim, nil
+	return read[Claim](ctx, r.Store, pendingPrefix+key)
 }
 
 // WriteResult stores res under key for retention (at least KV's 60 s floor).
@@ -137,15 +127,20 @@ func (r KVRecords) WriteResult(ctx context.Context, key string, res Result, rete
 	return r.write(ctx, resultPrefix+key, res, ceilSeconds(retention))
 }
 
-func (r KVRecords) read(ctx context.Context, key string, into interface{ valid() bool }) (bool, error) {
-	raw, found, err := r.Store.Get(ctx, key)
+// read returns the record stored under key, or nil when there is none.
+func read[T any, P interface {
+	*T
+	valid() bool
+}](ctx context.Context, store kvstore.Store, key string) (*T, error) {
+	raw, found, err := store.Get(ctx, key)
 	if err != nil || !found {
-		return false, err
+		return nil, err
 	}
-	if err := json.Unmarshal([]byte(raw), into); err != nil || !into.valid() {
-		return true, fmt.Errorf("%w under %q", ErrCorruptRecord, key)
+	var record T
+	if err := json.Unmarshal([]byte(raw), &record); err != nil || !P(&record).valid() {
+		return nil, fmt.Errorf("%w under %q", ErrCorruptRecord, key)
 	}
-	return true, nil
+	return &record, nil
 }
 
 func (r KVRecords) write(ctx context.Context, key string, record any, ttlSeconds int) error {
