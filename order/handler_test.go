@@ -459,11 +459,17 @@ func TestFailuresFailClosed(t *testing.T) {
 			503, "storage_unavailable", "storage_error", 0, false, false},
 		{"writing the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 1, boom) },
 			503, "storage_unavailable", "storage_error", 0, false, false},
+		{"reading the claim back fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 3, boom) },
+			503, "storage_unavailable", "storage_error", 0, true, false},
 		{"placement fails", func(w *worker) { w.placer.fail = errors.New("gateway down") },
 			502, "placement_failed", "placement_error", 1, false, false},
 		{"placement fails and the claim cannot be deleted", func(w *worker) {
 			w.placer.fail = errors.New("gateway down")
 			w.kv.FailNth(kvstore.OpDelete, 1, boom)
+		}, 502, "placement_failed", "placement_error", 1, true, false},
+		{"placement fails and the claim cannot be read to release it", func(w *worker) {
+			w.placer.fail = errors.New("gateway down")
+			w.kv.FailNth(kvstore.OpGet, 4, boom)
 		}, 502, "placement_failed", "placement_error", 1, true, false},
 		{"writing the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 2, boom) },
 			201, "", "result_write_error", 1, true, false},
@@ -548,22 +554,142 @@ func TestLostResultWriteStillAnswersAndBlocksRetriesDuringTheLease(t *testing.T)
 	}
 }
 
-// The KV bill per path: a replay is one read; a new order at most two reads
-// and two writes; a refused request nothing.
+// The KV bill per path: a replay is one read; a new order three reads (the
+// result, the claim, the claim read back) and two writes; a refused request
+// nothing.
 func TestKVOperationsPerPath(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
 	w.post("new", msft100)
-	if got := w.kvCalls(); got != [3]int{2, 2, 0} {
-		t.Errorf("new order: (get, put, delete) = %v, want [2 2 0]", got)
+	if got := w.kvCalls(); got != [3]int{3, 2, 0} {
+		t.Errorf("new order: (get, put, delete) = %v, want [3 2 0]", got)
 	}
 	w.post("new", msft100)
-	if got := w.kvCalls(); got != [3]int{3, 2, 0} {
+	if got := w.kvCalls(); got != [3]int{4, 2, 0} {
 		t.Errorf("after a replay: %v, want one more get and nothing else", got)
 	}
 	w.do("POST", "/orders", `{"symbol":"MSFT"}`, "Idempotency-Key", "bad")
-	if got := w.kvCalls(); got != [3]int{3, 2, 0} {
+	if got := w.kvCalls(); got != [3]int{4, 2, 0} {
 		t.Errorf("after an invalid order: %v, want no more calls", got)
+	}
+}
+
+// claimedMeanwhile is KV at one location where another request's claim lands
+// right after this request's claim write, before its read-back: the race the
+// read-back is for. rival is what that request stored; "" means its claim is
+// already gone again (its placement failed and it released the key).
+type claimedMeanwhile struct {
+	*kvstore.Fake
+	rival string
+}
+
+func (s claimedMeanwhile) Put(ctx context.Context, key, value string, ttlSeconds int) error {
+	if err := s.Fake.Put(ctx, key, value, ttlSeconds); err != nil || !strings.HasPrefix(key, pendingPrefix) {
+		return err
+	}
+	if s.rival == "" {
+		return s.Fake.Delete(ctx, key)
+	}
+	return s.Fake.Put(ctx, key, s.rival, ttlSeconds)
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A request whose claim is not the one read back places nothing and answers
+// as the winner's retry would be answered, from the claim it read back: no
+// further read.
+func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
+	t.Parallel()
+	rival := func(body string) string {
+		o, err := ParseOrder([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Its lease ends sooner than ours would: Retry-After shows whose claim answered.
+		return mustJSON(t, Claim{Fingerprint: o.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(12 * time.Second)})
+	}
+	tests := []struct {
+		name, rival string
+		status      int
+		code        string
+		retryAfter  string
+		gets        int
+	}{
+		{"the same order", rival(msft100), 409, "in_progress", "12", 3},
+		{"another order", rival(`{"symbol":"MSFT","side":"sell","quantity":100}`), 422, "idempotency_key_reused", "", 3},
+		{"a corrupt claim", `{"fingerprint":`, 500, "corrupt_record", "", 3},
+		// Nothing to answer from: look again, then ask for a retry.
+		{"a claim already released", "", 409, "in_progress", "1", 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := kvstore.NewClock(t0)
+			kv := kvstore.NewFake(clock.Now)
+			w := newWorkerOn(t, clock, kv, claimedMeanwhile{kv, tt.rival})
+			rec := w.post("k", msft100)
+			wantError(t, rec, tt.status, tt.code)
+			if got := rec.Header().Get("Retry-After"); got != tt.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tt.retryAfter)
+			}
+			if w.placer.placed() != 0 {
+				t.Errorf("the loser placed the order %d times", w.placer.placed())
+			}
+			if _, ok := kv.Stored("result:k"); ok {
+				t.Error("the loser stored a result")
+			}
+			if pending, _ := kv.Stored("pending:k"); pending != tt.rival {
+				t.Errorf("stored claim %q, want the winner's %q untouched", pending, tt.rival)
+			}
+			if got := kv.Calls(kvstore.OpGet); got != tt.gets {
+				t.Errorf("%d KV reads, want %d", got, tt.gets)
+			}
+		})
+	}
+}
+
+// A failed placement releases the key only while the claim there is its own:
+// a request that claimed the key meanwhile keeps it, and retries wait for it.
+func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	rival := mustJSON(t, Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	w.placer.fail = errors.New("gateway down")
+	w.placer.during = func() {
+		if err := w.kv.Put(context.Background(), "pending:k", rival, 60); err != nil {
+			t.Error(err)
+		}
+	}
+	wantError(t, w.post("k", msft100), 502, "placement_failed")
+	if pending, _ := w.kv.Stored("pending:k"); pending != rival {
+		t.Fatalf("stored claim %q, want the other request's %q", pending, rival)
+	}
+	w.placer.fail = nil
+	wantError(t, w.post("k", msft100), 409, "in_progress")
+	if w.placer.placed() != 1 {
+		t.Errorf("placed %d times, want only the failed attempt", w.placer.placed())
+	}
+}
+
+// A claim stored before claim ids existed (during a deploy) still holds its key.
+func TestAClaimWithoutAClaimIDStillHoldsItsKey(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	old := mustJSON(t, Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	if strings.Contains(old, "claimId") {
+		t.Fatalf("%s: an old claim has no claimId", old)
+	}
+	w.kv.Put(context.Background(), "pending:k", old, 60)
+	wantError(t, w.post("k", msft100), 409, "in_progress")
+	if w.placer.placed() != 0 {
+		t.Error("placed while an old claim held the key")
 	}
 }
 
@@ -598,7 +724,8 @@ func TestOneLogLinePerIntakeRequestWithoutTheOrder(t *testing.T) {
 
 // Workers KV is eventually consistent across locations and has no
 // put-if-absent: two retries that reach two locations before either write
-// has propagated both place the order. What KV mode guarantees then is that
+// has propagated both place the order (each reads back its own claim, the
+// only one its location has seen). What KV mode guarantees then is that
 // both carry the same order id, so the downstream can drop the second.
 func TestRaceAcrossLocationsPlacesTwiceUnderOneOrderID(t *testing.T) {
 	t.Parallel()

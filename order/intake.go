@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Intake is the idempotency state machine: for one valid order under one
@@ -36,17 +38,23 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) (out re
 	}
 
 	// 4. Nothing stored, or a claim whose lease ended: claim the key, then
-	// place. Fail closed: no placement without a stored claim.
+	// place. Fail closed: no placement without a stored claim that is ours.
 	now := in.Now()
-	claim := Claim{Fingerprint: fingerprint, ClaimedAt: now, LeaseUntil: now.Add(in.Settings.Lease)}
-	won, err := in.Records.Claim(ctx, recordKey, claim)
+	claim := Claim{Fingerprint: fingerprint, ID: uuid.NewString(), ClaimedAt: now, LeaseUntil: now.Add(in.Settings.Lease)}
+	won, holder, err := in.Records.Claim(ctx, recordKey, claim)
 	if err != nil {
-		return storageUnavailable(err)
+		return storageFailure(err) // a claim we could not confirm is left to its lease
 	}
 	if !won {
-		// An atomic store saw another request claim the key after we read it:
-		// answer as that request's retry would be answered.
-		out, settled := in.answerFromRecords(ctx, recordKey, fingerprint)
+		// Another request claimed the key after we read it: answer as that
+		// request's retry would be answered, from its claim when the store
+		// showed it to us, else from a second look.
+		settled := false
+		if holder != nil {
+			out, settled = in.answerFromClaim(*holder, fingerprint)
+		} else {
+			out, settled = in.answerFromRecords(ctx, recordKey, fingerprint)
+		}
 		if !settled {
 			out = inProgress(1) // and that claim has already ended again
 		}
@@ -54,8 +62,8 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) (out re
 	}
 	receipt, err := in.Placer.Place(ctx, orderID, o)
 	if err != nil {
-		// Free the key so a retry may place the order; if the delete fails the
-		// claim still ends with its lease.
+		// Free the key so a retry may place the order; if the claim cannot be
+		// deleted (or is no longer ours) it still ends with its lease.
 		if releaseErr := in.Records.Release(ctx, recordKey, claim); releaseErr != nil {
 			err = errors.Join(err, fmt.Errorf("releasing the claim: %w", releaseErr))
 		}
@@ -82,20 +90,26 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) (out re
 func (in Intake) answerFromRecords(ctx context.Context, recordKey, fingerprint string) (out response, settled bool) {
 	result, claim, err := in.Records.Lookup(ctx, recordKey)
 	switch {
-	case errors.Is(err, ErrCorruptRecord):
-		return failure(http.StatusInternalServerError, "storage_error", err, errorBody{
-			Error: "corrupt_record", Message: "The stored record for this Idempotency-Key cannot be read; nothing was placed. Contact the operator."}), true
 	case err != nil:
-		return storageUnavailable(err), true
+		return storageFailure(err), true
 	case result != nil && result.Fingerprint != fingerprint:
 		return keyReused(), true
 	case result != nil:
 		return response{status: http.StatusOK, body: []byte(result.Body), event: "replayed",
 			header: map[string]string{"Idempotent-Replay": "true"}}, true
 	}
+	if claim == nil {
+		return response{}, false
+	}
+	return in.answerFromClaim(*claim, fingerprint)
+}
+
+// answerFromClaim answers while claim holds the key; settled is false when
+// its lease has ended.
+func (in Intake) answerFromClaim(claim Claim, fingerprint string) (out response, settled bool) {
 	now := in.Now()
 	switch {
-	case claim == nil || !now.Before(claim.LeaseUntil):
+	case !now.Before(claim.LeaseUntil):
 		return response{}, false
 	case claim.Fingerprint != fingerprint:
 		return keyReused(), true // 422 outranks 409
@@ -116,7 +130,12 @@ func keyReused() response {
 		Message: "This Idempotency-Key was already used for a different order; use a new key for a new order."})
 }
 
-func storageUnavailable(err error) response {
+// storageFailure answers a failed read or write of the records.
+func storageFailure(err error) response {
+	if errors.Is(err, ErrCorruptRecord) {
+		return failure(http.StatusInternalServerError, "storage_error", err, errorBody{
+			Error: "corrupt_record", Message: "The stored record for this Idempotency-Key cannot be read; nothing was placed. Contact the operator."})
+	}
 	return failure(http.StatusServiceUnavailable, "storage_error", err, errorBody{
 		Error: "storage_unavailable", RetryAfter: 1,
 		Message: "Order storage is unavailable; nothing was placed. Retry with the same Idempotency-Key."})

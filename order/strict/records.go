@@ -42,9 +42,14 @@ func (r Records) Lookup(ctx context.Context, key string) (*order.Result, *order.
 }
 
 // Claim runs the table's atomic claim. An unfinished claim's row dies with
-// its lease: from then on it is only a takeover waiting to happen.
-func (r Records) Claim(ctx context.Context, key string, c order.Claim) (bool, error) {
-	return r.Table.Claim(ctx, key, c, c.LeaseUntil)
+// its lease: from then on it is only a takeover waiting to happen. The
+// statement does not say who holds a key it refused, so the state machine
+// looks again. The claim id is not stored: the atomic claim already makes
+// (claimed_at, fingerprint) name one claim, since a takeover's claimed_at is
+// at or after the lease end of the claim it replaces.
+func (r Records) Claim(ctx context.Context, key string, c order.Claim) (bool, *order.Claim, error) {
+	won, err := r.Table.Claim(ctx, key, c, c.LeaseUntil)
+	return won, nil, err
 }
 
 // Complete stores the result in the table, then in the cache. Only the table

@@ -13,7 +13,7 @@ func TestKVOpsPerPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]kvCount{"replay": {1, 0, 0}, "new": {2, 2, 0}, "409": {2, 0, 0}, "422": {0, 0, 0}}
+	want := map[string]kvCount{"replay": {1, 0, 0}, "new": {3, 2, 0}, "409": {2, 0, 0}, "422": {0, 0, 0}}
 	for path, w := range want {
 		if got[path] != w {
 			t.Errorf("%s: %+v KV operations, want %+v", path, got[path], w)

@@ -23,6 +23,11 @@
 //   - A failing KV read: holding SQLite's read locks makes it fail, but only
 //     after SQLite's busy timeout of about 10 s per request; the failing
 //     claim write shows the same 503.
+//   - A claim overwritten between its write and its read-back, or a
+//     read-back that fails: the gap is one KV round trip inside the worker,
+//     out of a client's reach. The native tests cover both
+//     (TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered,
+//     TestFailuresFailClosed); the races here meet the first by chance.
 //   - Bodies beyond 1 MiB: the worker drains up to 1 MiB of an oversized body
 //     before its 413 (TestBodySize sends 200000 bytes, then an order), and no
 //     further, so as not to spend CPU on a huge upload; under wrangler dev the

@@ -13,13 +13,29 @@ import (
 )
 
 // Concurrent duplicates of one request in KV mode. KV has no atomic
-// put-if-absent, so the worker cannot promise one placement per key here; it
-// promises one order id per key and an answer every client understands. The
-// placement count is reported, not asserted.
+// put-if-absent, so the worker cannot promise one placement per key: a
+// request places when it reads back its own claim (SPEC §3 step 4), and two
+// requests both do only when one's claim lands after the other has read its
+// own back. On one local node that is rare: no key of 200 was placed twice at
+// 20 and 50 concurrent (README). Without the read-back, 1 to 6 keys of every
+// 20 were, each 13 to 16 times, so this bound breaks at once, while one
+// duplicate per run leaves room for the window the read-back cannot close.
 func TestConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
-	res := runRace(t, defaultWorker.get(t), 20, 10)
+	const maxExtraPlacements = 1
+	res := runRace(t, defaultWorker.get(t), 20, 20)
 	t.Logf("KV mode:\n%s", res)
+	extra, worst := 0, res.Rounds[0]
+	for _, r := range res.Rounds {
+		extra += max(0, r.Placements-1)
+		if r.Placements > worst.Placements {
+			worst = r
+		}
+	}
+	if extra > maxExtraPlacements {
+		t.Errorf("%d placements beyond one per key over %d keys, want at most %d (is the claim read back?); key %s was placed %d times",
+			extra, len(res.Rounds), maxExtraPlacements, worst.Key, worst.Placements)
+	}
 }
 
 // Strict mode claims the key in D1, atomically: exactly one placement, at
