@@ -14,8 +14,9 @@
 //
 // Not covered here, and why:
 //   - 502 placement_failed: the default placer (MintReceipt) cannot fail.
-//   - 500 internal_error: the handler turns a panic into it, but no request
-//     makes the worker panic.
+//   - 500 internal_error from the handler's own recover: no request makes the
+//     handler panic. The bridge's recover and a dying runtime are tested on a
+//     build with fault-injection routes (runtime_test.go, isolate/faults.go).
 //   - A result write failing after a successful placement (201 with
 //     result_write_error logged): the claim and the result are written
 //     milliseconds apart, too close to fail one and not the other; its
