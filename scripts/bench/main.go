@@ -84,7 +84,6 @@ var breakdown = []struct {
 	{"floor", "JS: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
 	{"emptygo", "Go: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
 	{"worker", "worker: GET /healthz, no storage", request{method: "GET", path: "/healthz", want: 200}},
-	{"floor", "floor: replay (200) without its log line", request{method: "POST", path: "/unlogged", body: validOrder, key: fixedKey(replayKey), want: 200}},
 	{"perrequest", "worker, a Go runtime per request: replay (200)", paths[0].req},
 }
 
@@ -96,6 +95,7 @@ type config struct {
 	concs     []int
 	breakdown bool // start the empty Go worker and measure the breakdown
 	d1        bool // start the D1 fixture and report rows read and written
+	unlogged  bool // also measure the paths with neither worker logging
 	cold      int  // cold starts timed per worker (0: none)
 	soak      int  // requests of the soak (0: none)
 	out       io.Writer
@@ -128,7 +128,7 @@ type d1Step struct {
 }
 
 func main() {
-	cfg := config{out: os.Stdout, concs: []int{1, 8}, breakdown: true, d1: true}
+	cfg := config{out: os.Stdout, concs: []int{1, 8}, breakdown: true, d1: true, unlogged: true}
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each measurement")
 	flag.IntVar(&cfg.cold, "cold", 5, "cold starts timed per worker")
 	flag.IntVar(&cfg.soak, "soak", 100_000, "requests of the soak; 0 skips it")
@@ -178,7 +178,19 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		}
 		defer os.RemoveAll(perRequest)
 		starts["perrequest"] = func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: perRequest}, buildPerRequest(root, perRequest)
+			return devserver.Options{WorkerDir: perRequest}, buildWorkerVariant(root, perRequest,
+				"const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;")
+		}
+	}
+	if cfg.unlogged {
+		unlogged, err := os.MkdirTemp("", "bench-unlogged-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(unlogged)
+		starts["worker-unlogged"] = func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: unlogged}, buildWorkerVariant(root, unlogged,
+				`import "./wasm_exec.js";`, "console.log = () => {};\nimport \"./wasm_exec.js\";")
 		}
 	}
 	if cfg.d1 {
@@ -237,7 +249,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	var seedErrs []error
 	var seeding sync.WaitGroup
 	var seedMu sync.Mutex
-	for _, name := range []string{"worker", "floor", "perrequest"} {
+	for _, name := range []string{"worker", "floor", "perrequest", "worker-unlogged"} {
 		if s, ok := servers[name]; ok {
 			seeding.Go(func() {
 				err := seed(ctx, client, name, s)
@@ -253,11 +265,20 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 
 	// Each path runs on the worker and the floor back to back, so that both
-	// meet the same moment's noise.
+	// meet the same moment's noise; then on both again, neither logging.
+	if cfg.unlogged {
+		servers["floor-unlogged"] = servers["floor"] // its POST /unlogged
+	}
 	for _, p := range paths {
 		for _, c := range cfg.concs {
-			for _, target := range []string{"worker", "floor"} {
-				res.jobs = append(res.jobs, &job{target: target, name: p.name, conc: c, req: p.req})
+			for _, target := range []string{"worker", "floor", "worker-unlogged", "floor-unlogged"} {
+				req := p.req
+				if target == "floor-unlogged" {
+					req.path = "/unlogged"
+				}
+				if servers[target] != nil {
+					res.jobs = append(res.jobs, &job{target: target, name: p.name, conc: c, req: req})
+				}
 			}
 		}
 	}
@@ -311,8 +332,9 @@ func seed(ctx context.Context, client *http.Client, name string, s *devserver.Se
 	return nil
 }
 
-// startAll starts the instances at once: each start waits seconds for
-// wrangler, little of it on the CPU.
+// startAll starts the instances two at a time: each start waits seconds for
+// wrangler, much of it off the CPU, but six at once can starve each other
+// past the start timeout on two cores.
 func startAll(starts map[string]func() (devserver.Options, error)) (map[string]*devserver.Server, error) {
 	var (
 		mu      sync.Mutex
@@ -320,10 +342,13 @@ func startAll(starts map[string]func() (devserver.Options, error)) (map[string]*
 		errs    []error
 		servers = map[string]*devserver.Server{}
 	)
+	slots := make(chan struct{}, 2)
 	for name, opts := range starts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			o, err := opts()
 			var s *devserver.Server
 			if err == nil {
@@ -357,10 +382,12 @@ func makeBuild(root, dir, pkg, toml string) error {
 	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), b, 0o644)
 }
 
-// buildPerRequest builds the worker into dir with its glue set to retire
-// each Go runtime after one event: a runtime per request, as syumai/workers'
-// generated glue runs Go, on the same module.
-func buildPerRequest(root, dir string) error {
+// buildWorkerVariant builds the worker into dir and changes one line of its
+// glue: "perrequest" retires each Go runtime after one event (a runtime per
+// request, as syumai/workers' generated glue runs Go, on the same module);
+// "worker-unlogged" silences console.log, to compare with the floor's
+// unlogged path.
+func buildWorkerVariant(root, dir, from, to string) error {
 	if err := makeBuild(root, dir, ".", filepath.Join(root, "wrangler.toml")); err != nil {
 		return err
 	}
@@ -369,7 +396,6 @@ func buildPerRequest(root, dir string) error {
 	if err != nil {
 		return err
 	}
-	const from, to = "const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;"
 	if !bytes.Contains(b, []byte(from)) {
 		return fmt.Errorf("%s no longer says %q", glue, from)
 	}
@@ -438,16 +464,23 @@ func report(cfg config, res *result) {
 		return stats{}, false
 	}
 	fmt.Fprintf(out, "## Machine\n\n%s\n\n", machine())
-	fmt.Fprintf(out, "## Per path: worker vs floor (median of %d runs of %v each)\n\n", cfg.runs, cfg.duration)
-	fmt.Fprintln(out, "| path | c | worker req/s | floor req/s | req/s ratio | worker p50 | floor p50 | p50 ratio | worker p99 | floor p99 | p99 ratio |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, p := range paths {
-		for _, c := range cfg.concs {
-			w, _ := med("worker", p.name, c)
-			f, _ := med("floor", p.name, c)
-			fmt.Fprintf(out, "| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.2f | %s | %s | %.2f |\n", p.name, c,
-				w.rps, f.rps, w.rps/f.rps, ms(w.p50), ms(f.p50), ratio(w.p50, f.p50), ms(w.p99), ms(f.p99), ratio(w.p99, f.p99))
+	perPath := func(title, worker, floor string) {
+		fmt.Fprintf(out, "## Per path, %s: worker vs floor (median of %d runs of %v each)\n\n", title, cfg.runs, cfg.duration)
+		fmt.Fprintln(out, "| path | c | worker req/s | floor req/s | req/s ratio | worker p50 | floor p50 | p50 ratio | worker p99 | floor p99 | p99 ratio |")
+		fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, p := range paths {
+			for _, c := range cfg.concs {
+				w, _ := med(worker, p.name, c)
+				f, _ := med(floor, p.name, c)
+				fmt.Fprintf(out, "| %s | %d | %.0f | %.0f | %.2f | %s | %s | %.2f | %s | %s | %.2f |\n", p.name, c,
+					w.rps, f.rps, w.rps/f.rps, ms(w.p50), ms(f.p50), ratio(w.p50, f.p50), ms(w.p99), ms(f.p99), ratio(w.p99, f.p99))
+			}
 		}
+	}
+	perPath("both logging SPEC §8's line", "worker", "floor")
+	if cfg.unlogged {
+		fmt.Fprintln(out)
+		perPath("neither logging", "worker-unlogged", "floor-unlogged")
 	}
 	if cfg.breakdown {
 		fmt.Fprintf(out, "\n## Where a request's time goes (median of %d runs)\n\n", cfg.runs)

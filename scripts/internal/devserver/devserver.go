@@ -97,10 +97,25 @@ const (
 	stateName  = "state"
 )
 
+// errPortTaken is a start that failed because another process bound one of
+// the ports between freePorts and wrangler (seen with many instances
+// starting at once).
+var errPortTaken = errors.New("a port was taken before wrangler bound it")
+
 // Start builds the worker (once per process), starts wrangler dev on free
-// ports and waits until GET /healthz answers 200. The caller must Stop the
-// Server; on error nothing is left running.
+// ports and waits until GET /healthz answers 200, trying other ports when
+// the chosen ones were taken meanwhile. The caller must Stop the Server; on
+// error nothing is left running.
 func Start(opts Options) (*Server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := start(opts)
+		if err == nil || attempt == 3 || !errors.Is(err, errPortTaken) {
+			return s, err
+		}
+	}
+}
+
+func start(opts Options) (*Server, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err
@@ -176,6 +191,9 @@ func Start(opts Options) (*Server, error) {
 	}
 	if err := s.waitHealthy(timeout); err != nil {
 		s.Stop()
+		if strings.Contains(s.Log(), "Address already in use") {
+			err = fmt.Errorf("%w: %w", errPortTaken, err)
+		}
 		return nil, fmt.Errorf("%w\n--- last lines of the wrangler log ---\n%s", err, s.LogTail(40))
 	}
 	return s, nil
