@@ -31,7 +31,7 @@ type worker struct {
 	gateway bool
 	once    sync.Once
 	srv     *devserver.Server
-	err  error
+	err     error
 	// traffic is held shared by requests and exclusively by wrangler's own
 	// KV commands: local KV is SQLite, and a command writing it while the
 	// worker writes makes the worker's write fail (SQLITE_BUSY, a 503).
