@@ -112,7 +112,8 @@ func TestGatewayFailsTwiceThenPlaces(t *testing.T) {
 }
 
 // A gateway that never answers: the platform's fetch is aborted at
-// PLACEMENT_TIMEOUT_MS (1 s here), the client gets 502 and the claim is
+// PLACEMENT_TIMEOUT_MS (3 s here, long enough for the requests sent
+// meanwhile to be answered on a loaded machine), the client gets 502 and the claim is
 // released; requests in flight meanwhile are served, and workerd cancels none
 // as hung (which Go timers on the request path would cause).
 func TestGatewayHangIsCutAtTheTimeout(t *testing.T) {
@@ -153,12 +154,12 @@ func TestGatewayHangIsCutAtTheTimeout(t *testing.T) {
 	}
 	select {
 	case a := <-hung:
-		t.Errorf("the hanging placement answered (%d, %v) before the requests sent during it", a.status, a.err)
+		t.Fatalf("the hanging placement answered (%d, %v) before the requests sent during it", a.status, a.err)
 	default:
 	}
 
-	if a := <-hung; a.err != nil || a.status != http.StatusBadGateway || a.took < time.Second || a.took > 4*time.Second {
-		t.Errorf("the hanging placement: %d (%v) after %v, want 502 after the 1 s timeout plus at most a 3 s margin", a.status, a.err, a.took)
+	if a := <-hung; a.err != nil || a.status != http.StatusBadGateway || a.took < 3*time.Second || a.took > 6*time.Second {
+		t.Errorf("the hanging placement: %d (%v) after %v, want 502 after the 3 s timeout plus at most a 3 s margin", a.status, a.err, a.took)
 	}
 	wantReceipt(t, post(t, w, key, msft), key, msftOrder)
 	if n := standInOMS.Calls(id); n != 2 {

@@ -53,9 +53,9 @@ var (
 	// faultsWorker is the build with fault-injection routes (isolate/faults.go).
 	faultsWorker = &worker{name: "faults", opts: devserver.Options{Faults: true}}
 	// gatewayWorker places orders through the stand-in (SPEC §5), with a
-	// short timeout so that a hang costs the suite one second.
+	// short timeout so that a hang costs the suite three seconds.
 	gatewayWorker = &worker{name: "gateway", gateway: true, opts: devserver.Options{Vars: map[string]string{
-		"PLACEMENT_TOKEN": gatewayToken, "PLACEMENT_TIMEOUT_MS": "1000"}}}
+		"PLACEMENT_TOKEN": gatewayToken, "PLACEMENT_TIMEOUT_MS": "3000"}}}
 	// strictGatewayWorker is strict mode through the stand-in.
 	strictGatewayWorker = &worker{name: "strict-gateway", gateway: true, opts: devserver.StrictMode(devserver.Options{
 		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
