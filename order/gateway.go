@@ -104,7 +104,7 @@ func (g Gateway) Place(ctx context.Context, orderID, client string, o Order) (Re
 	}
 	resp, err := g.Fetcher.Fetch(req, g.Timeout)
 	if err != nil {
-		return Receipt{}, fmt.Errorf("the order gateway could not be reached within %v: %w", g.Timeout, err)
+		return Receipt{}, fmt.Errorf("the order gateway gave no answer (timeout %v): %w", g.Timeout, err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
