@@ -2,9 +2,10 @@
 # package-lock.json first; Go fetches its modules by itself.
 WRANGLER := node_modules/.bin/wrangler
 PORT ?= 8787
+OMS_PORT ?= 8790
 D1_NAME := order-intake-idempotency
 
-.PHONY: build dev dev-strict test bench deploy deploy-strict kv-namespace d1-database clean
+.PHONY: build dev dev-strict dev-gateway test bench deploy deploy-strict kv-namespace d1-database clean
 
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
@@ -31,6 +32,15 @@ dev: $(WRANGLER)
 dev-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict
 	$(WRANGLER) dev --env strict --ip 127.0.0.1 --port $(PORT) --test-scheduled
+
+## dev-gateway: make dev, placing every order through the stand-in order gateway
+## (scripts/oms) on 127.0.0.1:$(OMS_PORT); OMS_FLAGS='-first 503,503' or
+## OMS_FLAGS='-refuse "market closed"' change its answers. Both stop together.
+dev-gateway: $(WRANGLER)
+	go build -o $${TMPDIR:-/tmp}/order-intake-oms ./scripts/oms
+	$${TMPDIR:-/tmp}/order-intake-oms -port $(OMS_PORT) $(OMS_FLAGS) & oms=$$!; \
+	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
+	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
 ## test: vet; native tests; then the end-to-end suite against the Wasm build
 ## under the pinned wrangler dev (workerd, local KV and D1)

@@ -40,13 +40,21 @@ func main() {
 		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)
 	}
 
+	// Through the order gateway when one is configured (SPEC §5). Its timeout
+	// is enforced by the platform's fetch: no Go timer on the request path.
+	var placer order.Placer = order.MintReceipt{Now: time.Now}
+	if settings.PlacementURL != "" {
+		placer = order.Gateway{URL: settings.PlacementURL, Token: settings.PlacementToken,
+			Timeout: settings.PlacementTimeout, Fetcher: order.FetchFunc(isolate.Fetch), Now: time.Now}
+	}
+
 	if misconfigured == nil && settings.Clients == nil {
 		fmt.Fprintln(isolate.Console, order.OpenWarning)
 	}
 	isolate.Serve(order.Handler{
 		Intake: order.Intake{
 			Records:  records,
-			Placer:   order.MintReceipt{Now: time.Now},
+			Placer:   placer,
 			Settings: settings,
 			Now:      time.Now,
 		},

@@ -56,7 +56,7 @@ func BenchmarkReceipt(b *testing.B) {
 	placer := MintReceipt{Now: time.Now}
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := placer.Place(context.Background(), OrderID("", "bench-key", fp), o)
+		r, err := placer.Place(context.Background(), OrderID("", "bench-key", fp), "", o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -52,6 +52,7 @@ type errorBody struct {
 	Message    string            `json:"message"`
 	Fields     map[string]string `json:"fields,omitempty"`
 	RetryAfter int               `json:"retryAfter,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
 }
 
 func failure(status int, event string, cause error, e errorBody) response {

@@ -39,7 +39,7 @@ type spyPlacer struct {
 	next   Placer
 }
 
-func (p *spyPlacer) Place(ctx context.Context, orderID string, o Order) (Receipt, error) {
+func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
 	p.mu.Lock()
 	p.calls++
 	fail, during := p.fail, p.during
@@ -51,7 +51,7 @@ func (p *spyPlacer) Place(ctx context.Context, orderID string, o Order) (Receipt
 	if fail != nil {
 		return Receipt{}, fail
 	}
-	return p.next.Place(ctx, orderID, o)
+	return p.next.Place(ctx, orderID, client, o)
 }
 
 func (p *spyPlacer) placed() int {
@@ -473,6 +473,12 @@ func TestFailuresFailClosed(t *testing.T) {
 		}, 502, "placement_failed", "placement_error", 1, true, false},
 		{"writing the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 2, boom) },
 			201, "", "result_write_error", 1, true, false},
+		{"the gateway refuses the order", func(w *worker) { w.placer.fail = &Refusal{Status: 422, Reason: "market closed"} },
+			422, "order_rejected", "order_rejected", 1, true, true},
+		{"the gateway refuses the order and the refusal cannot be stored", func(w *worker) {
+			w.placer.fail = &Refusal{Status: 422, Reason: "market closed"}
+			w.kv.FailNth(kvstore.OpPut, 2, boom)
+		}, 422, "order_rejected", "result_write_error", 1, true, false},
 		{"the result record is corrupt", func(w *worker) {
 			w.kv.Put(context.Background(), "result:k", `{"fingerprint":`, 60)
 		}, 500, "corrupt_record", "storage_error", 0, false, true},

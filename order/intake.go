@@ -12,7 +12,7 @@ import (
 
 // Intake is the idempotency state machine: for one valid order under one
 // idempotency key it places the order at most once per claim and answers every
-// retry with the original receipt.
+// retry with the original answer (a receipt, or the gateway's refusal).
 type Intake struct {
 	Records  Records
 	Placer   Placer
@@ -60,8 +60,16 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) (out re
 		}
 		return out
 	}
-	receipt, err := in.Placer.Place(ctx, orderID, o)
-	if err != nil {
+	receipt, err := in.Placer.Place(ctx, orderID, scope, o)
+	var refusal *Refusal
+	switch {
+	case errors.As(err, &refusal):
+		// A definitive no is this key's answer, stored and replayed like a
+		// receipt: a new order needs a new key.
+		out = failure(http.StatusUnprocessableEntity, "order_rejected", err, errorBody{
+			Error: "order_rejected", Reason: refusal.Reason,
+			Message: "The order gateway refused this order (reason says why); a new order needs a new Idempotency-Key."})
+	case err != nil:
 		// Free the key so a retry may place the order; if the claim cannot be
 		// deleted (or is no longer ours) it still ends with its lease.
 		if releaseErr := in.Records.Release(ctx, recordKey, claim); releaseErr != nil {
@@ -69,15 +77,17 @@ func (in Intake) Submit(ctx context.Context, scope, key string, o Order) (out re
 		}
 		return failure(http.StatusBadGateway, "placement_error", err, errorBody{
 			Error: "placement_failed", Message: "The order could not be placed. Retry with the same Idempotency-Key."})
+	default:
+		body, err := marshalJSON(receipt)
+		if err != nil {
+			return internalError(err)
+		}
+		out = response{status: http.StatusCreated, body: body, event: "placed"}
 	}
-	body, err := marshalJSON(receipt)
-	if err != nil {
-		return internalError(err)
-	}
-	out = response{status: http.StatusCreated, body: body, event: "placed"}
-	// The order exists now, so the client gets its receipt even if it cannot
-	// be stored; the claim keeps retries out until its lease ends.
-	result := Result{Fingerprint: fingerprint, Status: http.StatusCreated, Body: string(body), CompletedAt: in.Now()}
+	// The answer is final now (the order exists, or was refused), so the
+	// client gets it even if it cannot be stored; the claim keeps retries out
+	// until its lease ends.
+	result := Result{Fingerprint: fingerprint, Status: out.status, Body: string(out.body), CompletedAt: in.Now()}
 	if err := in.Records.Complete(ctx, recordKey, claim, result, in.Settings.ResultTTL); err != nil {
 		out.event, out.cause = "result_write_error", err
 	}
@@ -95,7 +105,11 @@ func (in Intake) answerFromRecords(ctx context.Context, recordKey, fingerprint s
 	case result != nil && result.Fingerprint != fingerprint:
 		return keyReused(), true
 	case result != nil:
-		return response{status: http.StatusOK, body: []byte(result.Body), event: "replayed",
+		status := result.Status // a stored refusal replays as it was sent
+		if status == http.StatusCreated {
+			status = http.StatusOK
+		}
+		return response{status: status, body: []byte(result.Body), event: "replayed",
 			header: map[string]string{"Idempotent-Replay": "true"}}, true
 	}
 	if claim == nil {

@@ -37,9 +37,12 @@ func formatTime(t time.Time) string {
 
 // Placer places an order. orderID is stable across retries of one request,
 // so a real gateway (an order-management service, a FIX bridge) can pass it
-// on as the client order id and have the far side drop duplicates.
+// on as the client order id and have the far side drop duplicates. client is
+// the caller's id when client scoping is on, else "". An error that is a
+// *Refusal is a definitive no to this order; any other error means it may be
+// placed by a retry.
 type Placer interface {
-	Place(ctx context.Context, orderID string, o Order) (Receipt, error)
+	Place(ctx context.Context, orderID, client string, o Order) (Receipt, error)
 }
 
 // MintReceipt is the default Placer: there is no downstream system, so
@@ -48,7 +51,7 @@ type MintReceipt struct {
 	Now func() time.Time
 }
 
-func (m MintReceipt) Place(_ context.Context, orderID string, o Order) (Receipt, error) {
+func (m MintReceipt) Place(_ context.Context, orderID, _ string, o Order) (Receipt, error) {
 	return Receipt{
 		OrderID:    orderID,
 		Status:     "accepted",

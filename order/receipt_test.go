@@ -44,7 +44,7 @@ func TestReceiptTimeIsJavaScriptISOString(t *testing.T) {
 		{time.Date(2026, 11, 23, 15, 30, 50, 7e6, time.FixedZone("CET", 3600)), "2026-11-23T14:30:50.007Z"},
 	}
 	for _, tt := range tests {
-		r, _ := MintReceipt{Now: func() time.Time { return tt.in }}.Place(context.Background(), "id", Order{"MSFT", "buy", 1})
+		r, _ := MintReceipt{Now: func() time.Time { return tt.in }}.Place(context.Background(), "id", "", Order{"MSFT", "buy", 1})
 		if r.AcceptedAt != tt.want || !isoString.MatchString(r.AcceptedAt) {
 			t.Errorf("acceptedAt for %v = %q, want %q", tt.in, r.AcceptedAt, tt.want)
 		}

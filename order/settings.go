@@ -1,8 +1,11 @@
 package order
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,11 +18,20 @@ type Settings struct {
 	// Clients, when not nil, must authenticate and each gets its own key
 	// scope. nil means open: anyone may place orders (local development).
 	Clients *Clients
+	// PlacementURL, when set, is the order gateway every new order is sent
+	// to (SPEC §5); unset, placing an order means minting its receipt.
+	PlacementURL string
+	// PlacementToken, when set, is sent to the gateway as a bearer token.
+	PlacementToken string
+	// PlacementTimeout bounds the wait for the gateway's answer.
+	PlacementTimeout time.Duration
 }
 
 type setting struct {
 	name         string
 	dflt, lo, hi int
+	unit         time.Duration
+	unitName     string
 	into         *time.Duration
 }
 
@@ -37,20 +49,54 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 		}
 		s.Clients = clients
 	}
+	misconfigured := func(err error) (Settings, error) { return Settings{Clients: s.Clients}, err }
 	for _, st := range []setting{
-		{"PENDING_LEASE_SECONDS", 30, 1, 3600, &s.Lease},
+		{"PENDING_LEASE_SECONDS", 30, 1, 3600, time.Second, "seconds", &s.Lease},
 		// KV refuses an expirationTtl below 60 s.
-		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, &s.ResultTTL},
+		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, time.Second, "seconds", &s.ResultTTL},
+		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, time.Millisecond, "milliseconds", &s.PlacementTimeout},
 	} {
 		n := st.dflt
 		if raw := getenv(st.name); raw != "" {
 			v, err := strconv.Atoi(raw)
 			if err != nil || v < st.lo || v > st.hi {
-				return Settings{Clients: s.Clients}, fmt.Errorf("setting %s must be a whole number of seconds from %d to %d, got %q", st.name, st.lo, st.hi, raw)
+				return misconfigured(fmt.Errorf("setting %s must be a whole number of %s from %d to %d, got %q", st.name, st.unitName, st.lo, st.hi, raw))
 			}
 			n = v
 		}
-		*st.into = time.Duration(n) * time.Second
+		*st.into = time.Duration(n) * st.unit
+	}
+	if raw := getenv("PLACEMENT_URL"); raw != "" {
+		if err := checkPlacementURL(raw); err != nil {
+			return misconfigured(err)
+		}
+		s.PlacementURL = raw
+	}
+	if token := getenv("PLACEMENT_TOKEN"); token != "" {
+		// The message never quotes the token: it is a secret.
+		if strings.IndexFunc(token, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+			return misconfigured(errors.New("setting PLACEMENT_TOKEN must be visible ASCII with no spaces (it is sent as Authorization: Bearer <token>)"))
+		}
+		s.PlacementToken = token
 	}
 	return s, nil
+}
+
+// checkPlacementURL allows https, and plain http only to this machine (a
+// local stand-in): order and bearer token must not cross a network in clear.
+// Its messages do not quote the URL, whose query could hold a credential.
+func checkPlacementURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return errors.New("setting PLACEMENT_URL must be an absolute URL such as https://oms.example.com/orders")
+	}
+	if u.User != nil {
+		return errors.New("setting PLACEMENT_URL must not carry credentials; put the token in the secret PLACEMENT_TOKEN")
+	}
+	host := u.Hostname()
+	local := host == "127.0.0.1" || strings.EqualFold(host, "localhost")
+	if u.Scheme == "https" || (u.Scheme == "http" && local) {
+		return nil
+	}
+	return fmt.Errorf("setting PLACEMENT_URL must be https://, or http:// to 127.0.0.1 or localhost only; got %s:// to %s", u.Scheme, host)
 }

@@ -39,7 +39,7 @@ type countingPlacer struct {
 	next  order.Placer
 }
 
-func (p *countingPlacer) Place(ctx context.Context, id string, o order.Order) (order.Receipt, error) {
+func (p *countingPlacer) Place(ctx context.Context, id, client string, o order.Order) (order.Receipt, error) {
 	p.mu.Lock()
 	p.calls++
 	p.mu.Unlock()
@@ -47,7 +47,7 @@ func (p *countingPlacer) Place(ctx context.Context, id string, o order.Order) (o
 	if p.fail != nil {
 		return order.Receipt{}, p.fail
 	}
-	return p.next.Place(ctx, id, o)
+	return p.next.Place(ctx, id, client, o)
 }
 
 func (p *countingPlacer) placed() int {
@@ -355,4 +355,32 @@ func mustOrder(t *testing.T, body string) order.Order {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// A refusal by the order gateway is the key's result in D1 too: stored with
+// its status, and replayed as a 422 from the KV cache and from the table.
+func TestStrictStoresAndReplaysARefusal(t *testing.T) {
+	t.Parallel()
+	w := newStrictWorker(t, nil)
+	w.placer.fail = &order.Refusal{Status: 403, Reason: "account suspended"}
+	first := w.post("k", msft100)
+	if first.Code != 422 || errorCode(first) != "order_rejected" || !strings.Contains(first.Body.String(), `"reason":"account suspended"`) {
+		t.Fatalf("first: %d %s, want 422 order_rejected with the reason", first.Code, first.Body.String())
+	}
+	if row, _ := w.table.Row("k"); !row.Completed || row.ResponseStatus != 422 || row.ResponseBody != first.Body.String() {
+		t.Fatalf("row %+v, want the refusal completed with status 422 and its exact body", row)
+	}
+	replay := func(from string) {
+		rec := w.post("k", msft100)
+		if rec.Code != 422 || rec.Body.String() != first.Body.String() || rec.Header().Get("Idempotent-Replay") != "true" {
+			t.Errorf("replay from %s: %d %s (Idempotent-Replay %q), want the refusal's 422 and bytes",
+				from, rec.Code, rec.Body.String(), rec.Header().Get("Idempotent-Replay"))
+		}
+	}
+	replay("the KV cache")
+	w.kv.Delete(context.Background(), "result:k")
+	replay("D1")
+	if w.placer.placed() != 1 {
+		t.Errorf("placed %d times, want 1", w.placer.placed())
+	}
 }

@@ -13,6 +13,7 @@
 // D1 bills for each statement of strict mode. BENCHMARKS.md has the figures.
 //
 //	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000]
+//	go run ./scripts/bench -gateway 200    # what the order gateway adds to a new order
 package main
 
 import (
@@ -134,9 +135,17 @@ func main() {
 	flag.IntVar(&cfg.soak, "soak", 100_000, "requests of the soak; 0 skips it")
 	flag.DurationVar(&cfg.warmup, "warmup", 300*time.Millisecond, "warm-up per kind of measurement")
 	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
+	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *gateway > 0 {
+		if err := gatewayLatency(ctx, *gateway, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	start := time.Now()
 	res, err := run(ctx, cfg)
 	if err != nil {

@@ -11,9 +11,12 @@
 // its local KV: a live or expired claim and corrupt records are written with
 // wrangler's own kv commands, a lost result write is a deleted result, and a
 // failing claim write is SQLite's write lock held on the local KV database.
+// The order gateway (SPEC §5) is a stand-in in this process
+// (scripts/internal/oms) that two workers place through; it is told per
+// clientOrderId to refuse, fail or hang, which is how 422 order_rejected and
+// 502 placement_failed are reached (gateway_test.go).
 //
 // Not covered here, and why:
-//   - 502 placement_failed: the default placer (MintReceipt) cannot fail.
 //   - 500 internal_error from the handler's own recover: no request makes the
 //     handler panic. The bridge's recover and a dying runtime are tested on a
 //     build with fault-injection routes (runtime_test.go, isolate/faults.go).

@@ -26,9 +26,12 @@ import (
 type worker struct {
 	name string
 	opts devserver.Options
-	once sync.Once
-	srv  *devserver.Server
-	err  error
+	// gateway places its orders through the stand-in order gateway: its
+	// PLACEMENT_URL is known only once the stand-in listens.
+	gateway bool
+	once    sync.Once
+	srv     *devserver.Server
+	err     error
 	// traffic is held shared by requests and exclusively by wrangler's own
 	// KV commands: local KV is SQLite, and a command writing it while the
 	// worker writes makes the worker's write fail (SQLITE_BUSY, a 503).
@@ -49,13 +52,23 @@ var (
 	strictWorker = &worker{name: "strict", opts: devserver.StrictMode(devserver.Options{Args: []string{"--test-scheduled"}})}
 	// faultsWorker is the build with fault-injection routes (isolate/faults.go).
 	faultsWorker = &worker{name: "faults", opts: devserver.Options{Faults: true}}
+	// gatewayWorker places orders through the stand-in (SPEC §5), with a
+	// short timeout so that a hang costs the suite three seconds.
+	gatewayWorker = &worker{name: "gateway", gateway: true, opts: devserver.Options{Vars: map[string]string{
+		"PLACEMENT_TOKEN": gatewayToken, "PLACEMENT_TIMEOUT_MS": "3000"}}}
+	// strictGatewayWorker is strict mode through the stand-in.
+	strictGatewayWorker = &worker{name: "strict-gateway", gateway: true, opts: devserver.StrictMode(devserver.Options{
+		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
 
-	workers = []*worker{defaultWorker, leaseWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker}
+	workers = []*worker{defaultWorker, leaseWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker}
 )
 
 func (w *worker) get(t *testing.T) *worker {
 	t.Helper()
 	w.once.Do(func() {
+		if w.gateway {
+			w.opts.Vars["PLACEMENT_URL"] = standIn().URL + "/orders"
+		}
 		start := time.Now()
 		w.srv, w.err = devserver.Start(w.opts)
 		if w.err == nil {
@@ -85,6 +98,9 @@ func TestMain(m *testing.M) {
 			os.WriteFile(file, []byte(w.srv.Log()), 0o644)
 			fmt.Fprintf(os.Stderr, "--- last lines of the %s worker's log (all of it: %s) ---\n%s\n", w.name, file, w.srv.LogTail(15))
 		}
+	}
+	if standInServer != nil {
+		standInServer.Close() // after the workers that call it
 	}
 	os.Exit(code)
 }
