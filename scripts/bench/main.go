@@ -170,37 +170,39 @@ func run(ctx context.Context, cfg config) (*result, error) {
 			return devserver.Options{WorkerDir: filepath.Join(fixtures, "floor")}, nil
 		},
 	}
-	if cfg.breakdown {
-		// The instances run copies of these directories.
-		emptygo, err := os.MkdirTemp("", "bench-emptygo-")
-		if err != nil {
-			return nil, err
+	// built is the start of an instance that runs what build puts into a
+	// new temporary directory (the instance runs a copy of it).
+	var built []string
+	defer func() {
+		for _, dir := range built {
+			os.RemoveAll(dir)
 		}
-		defer os.RemoveAll(emptygo)
-		starts["emptygo"] = func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: emptygo},
-				makeBuild(root, emptygo, "./scripts/bench/fixtures/emptygo", filepath.Join(fixtures, "emptygo", "wrangler.toml"))
-		}
-		perRequest, err := os.MkdirTemp("", "bench-perrequest-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(perRequest)
-		starts["perrequest"] = func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: perRequest}, buildWorkerVariant(root, perRequest,
-				"const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;")
+	}()
+	var builtMu sync.Mutex
+	start := func(name string, build func(dir string) error) {
+		starts[name] = func() (devserver.Options, error) {
+			dir, err := os.MkdirTemp("", "bench-"+name+"-")
+			if err != nil {
+				return devserver.Options{}, err
+			}
+			builtMu.Lock()
+			built = append(built, dir)
+			builtMu.Unlock()
+			return devserver.Options{WorkerDir: dir}, build(dir)
 		}
 	}
+	if cfg.breakdown {
+		start("emptygo", func(dir string) error {
+			return makeBuild(root, dir, "./scripts/bench/fixtures/emptygo", filepath.Join(fixtures, "emptygo", "wrangler.toml"))
+		})
+		start("perrequest", func(dir string) error {
+			return buildWorkerVariant(root, dir, "const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;")
+		})
+	}
 	if cfg.unlogged {
-		unlogged, err := os.MkdirTemp("", "bench-unlogged-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(unlogged)
-		starts["worker-unlogged"] = func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: unlogged}, buildWorkerVariant(root, unlogged,
-				`import "./wasm_exec.js";`, "console.log = () => {};\nimport \"./wasm_exec.js\";")
-		}
+		start("worker-unlogged", func(dir string) error {
+			return buildWorkerVariant(root, dir, `import "./wasm_exec.js";`, "console.log = () => {};\nimport \"./wasm_exec.js\";")
+		})
 	}
 	if cfg.d1 {
 		starts["d1cost"] = func() (devserver.Options, error) {
