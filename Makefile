@@ -70,19 +70,26 @@ dev-gateway: $(WRANGLER)
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
 ## test: vet; native tests; then the end-to-end suite against the Wasm build
-## under the pinned wrangler dev (workerd, local KV and D1)
+## under the pinned wrangler dev (workerd, local KV and D1), and once more
+## against the TinyGo build when TinyGo is available (`make tinygo`)
 test: $(WRANGLER)
 	go vet ./...
 	go vet -tags e2e ./...
 	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./kvstore/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	go test -count=1 ./...
-	go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
+	TINYGO= go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
+ifneq ($(TINYGO_CMD),)
+	TINYGO=1 go test -tags e2e -count=1 ./scripts/e2e/
+else
+	@echo "No TinyGo (make tinygo installs one): the end-to-end suite ran on the standard Go build only."
+endif
 
 ## bench: measure the worker against a JavaScript floor under the pinned
-## wrangler dev (scripts/bench; figures in BENCHMARKS.md). Not part of test.
+## wrangler dev (scripts/bench; figures in BENCHMARKS.md), its TinyGo build
+## too when TinyGo is available. Not part of test.
 bench: $(WRANGLER)
-	go run ./scripts/bench
+	go run ./scripts/bench $(if $(TINYGO_CMD),-tinygo)
 	go test -run '^$$' -bench . -benchmem ./order
 
 ## deploy: build and deploy to your Cloudflare account (needs `wrangler login`)
