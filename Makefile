@@ -113,7 +113,7 @@ d1-database: $(WRANGLER)
 	$(WRANGLER) d1 create $(D1_NAME)
 
 clean:
-	rm -rf build build-faults
+	rm -rf build build-faults build-tinygo build-faults-tinygo
 
 $(WRANGLER): package-lock.json
 	npm ci --no-audit --no-fund
