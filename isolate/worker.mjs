@@ -62,9 +62,14 @@ class Runtime {
       ...go.importObject,
       workers: { ready: () => {} }, // syumai's start signal; this glue needs none
     });
-    this.memory = instance.exports.mem;
+    // The standard Go exports its memory as "mem", TinyGo as "memory".
+    this.memory = instance.exports.mem ?? instance.exports.memory;
     // go.run returns once main blocks, with Isolate.Serve's functions set.
-    go.run(instance, { env, binding: this.binding }).catch((err) => this.die(err));
+    // TinyGo's wasm_exec.js has no go.exit: an exit settles go.run's promise.
+    go.run(instance, { env, binding: this.binding }).then(
+      (code) => this.die(`the Go program exited with code ${code}`),
+      (err) => this.die(err),
+    );
     if (typeof this.binding.serve !== "function") {
       this.die("the Go program did not call isolate.Serve");
       throw new Error("the Go runtime did not start");

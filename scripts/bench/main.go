@@ -10,9 +10,11 @@
 // a Go runtime per request (how syumai/workers' own glue runs Go) shows what
 // the runtime per isolate saves; cold starts time a fresh isolate's first
 // answer; a soak checks that memory stays flat; fixtures/d1cost reports what
-// D1 bills for each statement of strict mode. BENCHMARKS.md has the figures.
+// D1 bills for each statement of strict mode. With -tinygo the worker's
+// TinyGo build runs beside the standard one (per path, cold starts, size).
+// BENCHMARKS.md has the figures.
 //
-//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000]
+//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000] [-tinygo]
 //	go run ./scripts/bench -gateway 200    # what the order gateway adds to a new order
 package main
 
@@ -98,6 +100,7 @@ type config struct {
 	d1        bool // start the D1 fixture and report rows read and written
 	unlogged  bool // also measure the paths with neither worker logging
 	cold      int  // cold starts timed per worker (0: none)
+	tinygo    bool // also the worker's TinyGo build: per path, cold starts, size
 	soak      int  // requests of the soak (0: none)
 	out       io.Writer
 }
@@ -135,6 +138,7 @@ func main() {
 	flag.IntVar(&cfg.soak, "soak", 100_000, "requests of the soak; 0 skips it")
 	flag.DurationVar(&cfg.warmup, "warmup", 300*time.Millisecond, "warm-up per kind of measurement")
 	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
+	flag.BoolVar(&cfg.tinygo, "tinygo", false, "also measure the worker's TinyGo build (TINYGO=1 make build)")
 	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -204,6 +208,17 @@ func run(ctx context.Context, cfg config) (*result, error) {
 			return buildWorkerVariant(root, dir, `import "./wasm_exec.js";`, "console.log = () => {};\nimport \"./wasm_exec.js\";")
 		})
 	}
+	if cfg.tinygo {
+		tinygo, err := os.MkdirTemp("", "bench-tinygo-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tinygo) // the instance runs a copy
+		starts["tinygo"] = func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: tinygo},
+				makeBuild(root, tinygo, ".", filepath.Join(root, "wrangler.toml"), "TINYGO=1")
+		}
+	}
 	if cfg.d1 {
 		starts["d1cost"] = func() (devserver.Options, error) {
 			return devserver.Options{WorkerDir: filepath.Join(fixtures, "d1cost"),
@@ -224,7 +239,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	if res.kvOps, err = kvOpsPerPath(); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"worker", "emptygo"} {
+	for _, name := range []string{"worker", "tinygo", "emptygo"} {
 		if s, ok := servers[name]; ok {
 			// The module the instance runs, not the repository's build/,
 			// which may have been rebuilt since.
@@ -242,7 +257,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	if cfg.cold > 0 {
 		res.cold = map[string][]time.Duration{}
-		for _, name := range []string{"floor", "worker", "perrequest"} {
+		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
 			if s, ok := servers[name]; ok {
 				if res.cold[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
 					return nil, fmt.Errorf("%s cold start: %w", name, err)
@@ -260,7 +275,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	var seedErrs []error
 	var seeding sync.WaitGroup
 	var seedMu sync.Mutex
-	for _, name := range []string{"worker", "floor", "perrequest", "worker-unlogged"} {
+	for _, name := range []string{"worker", "tinygo", "floor", "perrequest", "worker-unlogged"} {
 		if s, ok := servers[name]; ok {
 			seeding.Go(func() {
 				err := seed(ctx, client, name, s)
@@ -282,7 +297,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	for _, p := range paths {
 		for _, c := range cfg.concs {
-			for _, target := range []string{"worker", "floor", "worker-unlogged", "floor-unlogged"} {
+			for _, target := range []string{"worker", "tinygo", "floor", "worker-unlogged", "floor-unlogged"} {
 				req := p.req
 				if target == "floor-unlogged" {
 					req.path = "/unlogged"
@@ -380,8 +395,8 @@ func startAll(starts map[string]func() (devserver.Options, error)) (map[string]*
 
 // makeBuild builds the main package pkg with `make build` into dir, beside a
 // copy of the wrangler.toml at toml.
-func makeBuild(root, dir, pkg, toml string) error {
-	cmd := exec.Command("make", "build", "BUILD="+dir, "PKG="+pkg)
+func makeBuild(root, dir, pkg, toml string, makeArgs ...string) error {
+	cmd := exec.Command("make", append([]string{"build", "BUILD=" + dir, "PKG=" + pkg}, makeArgs...)...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
@@ -489,6 +504,10 @@ func report(cfg config, res *result) {
 		}
 	}
 	perPath("both logging SPEC §8's line", "worker", "floor")
+	if cfg.tinygo {
+		fmt.Fprintln(out)
+		perPath("both logging, the worker's TinyGo build", "tinygo", "floor")
+	}
 	if cfg.unlogged {
 		fmt.Fprintln(out)
 		perPath("neither logging", "worker-unlogged", "floor-unlogged")
@@ -519,7 +538,7 @@ func report(cfg config, res *result) {
 	}
 	if len(res.cold) > 0 {
 		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz)\n\n| worker | median | min | max | samples |\n|---|---|---|---|---|")
-		for _, name := range []string{"floor", "worker", "perrequest"} {
+		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
 			if d := res.cold[name]; len(d) > 0 {
 				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)), len(d))
 			}
@@ -538,7 +557,7 @@ func report(cfg config, res *result) {
 		}
 	}
 	fmt.Fprintln(out, "\n## Sizes\n\n| module | raw bytes | gzip bytes |\n|---|---|---|")
-	for _, name := range []string{"worker", "emptygo"} {
+	for _, name := range []string{"worker", "tinygo", "emptygo"} {
 		if s, ok := res.sizes[name]; ok {
 			fmt.Fprintf(out, "| %s app.wasm | %d (%.2f MB) | %d (%.2f MB) |\n", name, s[0], float64(s[0])/1e6, s[1], float64(s[1])/1e6)
 		}

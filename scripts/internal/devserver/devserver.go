@@ -447,9 +447,19 @@ type build struct {
 }
 
 var (
-	productBuild = &build{dir: "build"}
-	faultsBuild  = &build{dir: "build-faults", tags: "faults"}
+	productBuild = &build{dir: buildDir("build")}
+	faultsBuild  = &build{dir: buildDir("build-faults"), tags: "faults"}
 )
+
+// buildDir gives a TinyGo build (TINYGO=1 in the environment, which `make
+// build` reads) directories of its own, so that a TinyGo run and a standard
+// one at the same time do not rebuild the build the other copies from.
+func buildDir(dir string) string {
+	if os.Getenv("TINYGO") == "1" {
+		return dir + "-tinygo"
+	}
+	return dir
+}
 
 // make installs the pinned wrangler when node_modules is missing and runs
 // `make build` into b.dir, once per process; Start calls it.
