@@ -117,7 +117,7 @@ type job struct {
 type result struct {
 	jobs    []*job
 	cold    map[string][]time.Duration
-	soak    *soakResult
+	soak    map[string]*soakResult // by target: the worker, and its TinyGo build
 	kvOps   map[string]kvCount
 	sizes   map[string][2]int64 // raw, gzip
 	d1Steps []d1Step
@@ -209,15 +209,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		})
 	}
 	if cfg.tinygo {
-		tinygo, err := os.MkdirTemp("", "bench-tinygo-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tinygo) // the instance runs a copy
-		starts["tinygo"] = func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: tinygo},
-				makeBuild(root, tinygo, ".", filepath.Join(root, "wrangler.toml"), "TINYGO=1")
-		}
+		start("tinygo", func(dir string) error {
+			return makeBuild(root, dir, ".", filepath.Join(root, "wrangler.toml"), "TINYGO=1")
+		})
 	}
 	if cfg.d1 {
 		starts["d1cost"] = func() (devserver.Options, error) {
@@ -338,8 +332,13 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		}
 	}
 	if cfg.soak > 0 && len(failures) == 0 {
-		if res.soak, err = soak(ctx, client, servers["worker"], cfg.soak, 8); err != nil {
-			failures = append(failures, fmt.Errorf("soak: %w", err))
+		res.soak = map[string]*soakResult{}
+		for _, name := range []string{"worker", "tinygo"} {
+			if s, ok := servers[name]; ok {
+				if res.soak[name], err = soak(ctx, client, s, cfg.soak, 8); err != nil {
+					failures = append(failures, fmt.Errorf("%s soak: %w", name, err))
+				}
+			}
 		}
 	}
 	return res, errors.Join(failures...)
@@ -544,9 +543,13 @@ func report(cfg config, res *result) {
 			}
 		}
 	}
-	if sk := res.soak; sk != nil {
-		fmt.Fprintf(out, "\n## Soak: %d requests (replay, new, 409, 422 in turn) at c=8 in %v (%.0f req/s)\n\nstatuses: %v\n\n",
-			sk.requests, sk.elapsed.Round(time.Second), float64(sk.requests)/sk.elapsed.Seconds(), sk.statuses)
+	for _, name := range []string{"worker", "tinygo"} {
+		sk := res.soak[name]
+		if sk == nil {
+			continue
+		}
+		fmt.Fprintf(out, "\n## Soak of the %s: %d requests (replay, new, 409, 422 in turn) at c=8 in %v (%.0f req/s)\n\nstatuses: %v\n\n",
+			name, sk.requests, sk.elapsed.Round(time.Second), float64(sk.requests)/sk.elapsed.Seconds(), sk.statuses)
 		fmt.Fprintln(out, "| glue's line at event | runtime | runtimes started | Wasm memory of the serving runtime |\n|---|---|---|---|")
 		for _, g := range sk.glue {
 			fmt.Fprintf(out, "| %d | %d | %d | %.2f MB |\n", g.EventsServed, g.Runtime, g.RuntimesStarted, float64(g.WasmMemoryBytes)/1e6)

@@ -38,8 +38,8 @@ func TestSmoke(t *testing.T) {
 	if len(res.cold["worker"]) != 1 || len(res.cold["floor"]) != 1 {
 		t.Errorf("cold starts not measured: %v", res.cold)
 	}
-	if res.soak == nil || res.soak.requests != cfg.soak || len(res.soak.rss) != 0 {
-		t.Errorf("soak: %+v, want %d requests and no memory sample below 10,000", res.soak, cfg.soak)
+	if sk := res.soak["worker"]; sk == nil || sk.requests != cfg.soak || len(sk.rss) != 0 {
+		t.Errorf("soak: %+v, want %d requests and no memory sample below 10,000", sk, cfg.soak)
 	}
 	report(cfg, res) // must not panic on a run's figures
 	if !strings.Contains(out.String(), "| replay (200) | 8 |") {
