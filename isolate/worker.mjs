@@ -89,7 +89,11 @@ class Runtime {
       log({ event: "runtime_stats", runtime: this.number, runtimesStarted, eventsServed,
         wasmMemoryBytes: this.memory.buffer.byteLength });
     }
-    call(id);
+    try {
+      call(id);
+    } catch (err) {
+      this.die(err); // answers this event too, with the JSON 500
+    }
     return answer;
   }
 
