@@ -17,9 +17,12 @@ import mod from "./app.wasm";
 
 // syumai's KV and D1 calls leak one callback each on the Go side (about
 // 400 bytes of Wasm memory per request), and Wasm memory never shrinks, so a
-// runtime retires after this many events: the next event starts a new one
-// while the old one finishes what it has in flight, and is then collected.
+// runtime retires after this many events, or once its memory passes this
+// size (a TinyGo build's heap grew by tens of kilobytes an event in a soak):
+// the next event starts a new one while the old one finishes what it has in
+// flight, and is then collected.
 const RETIRE_AFTER_EVENTS = 5000;
+const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
 const STATS_EVERY_EVENTS = 10000;
 
@@ -84,7 +87,8 @@ class Runtime {
   dispatch(call) {
     const id = ++this.nextID;
     const answer = new Promise((resolve) => this.pending.set(id, resolve));
-    if (++this.events >= RETIRE_AFTER_EVENTS && current === this) current = undefined;
+    const retire = ++this.events >= RETIRE_AFTER_EVENTS || this.memory.buffer.byteLength > RETIRE_ABOVE_BYTES;
+    if (retire && current === this) current = undefined;
     if (++eventsServed % STATS_EVERY_EVENTS === 0) {
       log({ event: "runtime_stats", runtime: this.number, runtimesStarted, eventsServed,
         wasmMemoryBytes: this.memory.buffer.byteLength });
