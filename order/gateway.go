@@ -28,28 +28,6 @@ func (f FetchFunc) Fetch(req *http.Request, timeout time.Duration) (*http.Respon
 	return f(req, timeout)
 }
 
-// ClientFetcher is the Fetcher outside Workers (tests, tools): an
-// http.Client under a context deadline, which is safe natively.
-type ClientFetcher struct {
-	Client *http.Client
-}
-
-func (f ClientFetcher) Fetch(req *http.Request, timeout time.Duration) (*http.Response, error) {
-	ctx, cancel := context.WithTimeout(req.Context(), timeout)
-	defer cancel()
-	resp, err := f.Client.Do(req.WithContext(ctx))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body) // within the deadline, as the platform's fetch reads it
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
-}
-
 // Gateway is the Placer that sends each order to an order gateway (SPEC §5):
 // one POST per placement, carrying the order id as clientOrderId and as
 // Idempotency-Key, so that the gateway answers a repeated id with its

@@ -1,6 +1,8 @@
 package order
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -59,11 +61,31 @@ func (d *downstream) called() []downstreamCall {
 	return append([]downstreamCall(nil), d.calls...)
 }
 
+// clientFetch is the Fetcher natively, for these tests: an http.Client
+// under a context deadline, the body read within it as the platform's fetch
+// reads it. On Workers a Go timer would hang requests, so the worker's
+// Fetcher is isolate.Fetch, which aborts from JavaScript.
+func clientFetch(req *http.Request, timeout time.Duration) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
 // gatewayTo places the worker's orders through the order gateway at url,
 // as main.go wires it when PLACEMENT_URL is set.
 func (w *worker) gatewayTo(url string) *worker {
 	w.placer.next = Gateway{URL: url, Token: gatewayToken, Timeout: 100 * time.Millisecond,
-		Fetcher: ClientFetcher{Client: &http.Client{}}, Now: w.clock.Now}
+		Fetcher: FetchFunc(clientFetch), Now: w.clock.Now}
 	return w
 }
 
@@ -168,7 +190,7 @@ func TestGatewayRequest(t *testing.T) {
 			d := newDownstream(t, answer(201, ``))
 			w := tt.worker(t)
 			w.placer.next = Gateway{URL: d.URL + "/v1/orders", Token: tt.token, Timeout: time.Second,
-				Fetcher: ClientFetcher{Client: &http.Client{}}, Now: w.clock.Now}
+				Fetcher: FetchFunc(clientFetch), Now: w.clock.Now}
 			tt.send(w)
 			calls := d.called()
 			if len(calls) != 1 {
