@@ -29,19 +29,7 @@ if [ "$(cat "$dest/installed" 2>/dev/null)" = "$stamp" ] && [ -x "$dest/bin/tiny
 fi
 
 step "apt packages"
-missing=()
-for p in "${PACKAGES[@]}"; do
-	have=$(dpkg-query -W -f='${Status} ${Version}' "${p%%=*}" 2>/dev/null || true)
-	[ "$have" = "install ok installed ${p#*=}" ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	sudo=""
-	[ "$(id -u)" = 0 ] || sudo="sudo"
-	export DEBIAN_FRONTEND=noninteractive
-	$sudo apt-get update -q
-	$sudo -E apt-get install -y -q --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 "${missing[@]}"
-fi
+"$here/packages.sh" "${PACKAGES[@]}"
 
 step "TinyGo $TINYGO_VERSION source from the Go module proxy"
 # `go install …@version` asks the proxy for the version list, which is
