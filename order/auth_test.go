@@ -101,7 +101,7 @@ func newAuthWorker(t *testing.T) *worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.handler.Intake.Settings = settings
+	w.reconfigure(settings, nil)
 	return w
 }
 
@@ -186,7 +186,7 @@ func TestMalformedClientsSettingFailsClosed(t *testing.T) {
 	_, err := ParseSettings(func(name string) string {
 		return map[string]string{"CLIENT_TOKENS": "acme=" + secret}[name]
 	})
-	w.handler.Misconfigured = err
+	w.reconfigure(Settings{}, err)
 	rec := w.do("POST", "/orders", msft100, "Idempotency-Key", "k")
 	wantError(t, rec, 500, "misconfigured")
 	if strings.Contains(rec.Body.String(), secret[:16]) || strings.Contains(w.logs.b.String(), secret[:16]) {
@@ -219,7 +219,7 @@ func TestMisconfigurationIsBehindAuthentication(t *testing.T) {
 	if err == nil || settings.Clients == nil {
 		t.Fatalf("ParseSettings = %+v, %v; want the clients and the lease error", settings, err)
 	}
-	w.handler.Intake.Settings, w.handler.Misconfigured = settings, err
+	w.reconfigure(settings, err)
 	anonymous := w.do("POST", "/orders", msft100, "Idempotency-Key", "k")
 	wantError(t, anonymous, 401, "unauthorized")
 	if strings.Contains(anonymous.Body.String(), "PENDING_LEASE_SECONDS") {

@@ -31,16 +31,6 @@ func BenchmarkParseInvalidOrder(b *testing.B) {
 	}
 }
 
-func BenchmarkIdempotencyKey(b *testing.B) {
-	values := []string{"bench-9b2f3c1e-5d6a-4e7f-8a9b-0c1d2e3f4a5b"}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ParseIdempotencyKey(values); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkFingerprint(b *testing.B) {
 	o := Order{Symbol: "MSFT", Side: "buy", Quantity: 100}
 	b.ReportAllocs()

@@ -1,200 +1,287 @@
 package order
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orderintake/edge/idempotency"
 )
 
 // MaxBodyBytes is the largest order body accepted.
 const MaxBodyBytes = 16 << 10
 
-// drainBytes is how much of an oversized body is read and dropped before the
-// 413: under wrangler dev, a body left unread breaks the local proxy's
-// connection and fails the next request. The bound keeps a huge upload from
-// costing the worker CPU time.
+// drainBytes is how much of an oversized body the worker's glue reads and
+// drops before the 413: under wrangler dev, a body left unread breaks the
+// local proxy's connection and fails the next request. The bound keeps a
+// huge upload from costing the worker CPU time.
 const drainBytes = 1 << 20
 
-// MaxReadBytes is the most of a request body the handler ever reads: the
-// worker's glue hands over no more.
+// MaxReadBytes is the most of a request body the worker's glue hands over.
 const MaxReadBytes = MaxBodyBytes + 1 + drainBytes
 
-// Handler serves the worker's routes.
-type Handler struct {
-	Intake Intake
+// Config is what the order intake's handler is made of.
+type Config struct {
+	// Engine keeps the idempotency records (its Store, lease and retention).
+	Engine *idempotency.Engine
+	// Placer places new orders.
+	Placer Placer
+	// Settings are the worker's settings; Clients, when set, must
+	// authenticate.
+	Settings Settings
 	// Misconfigured, when set, is why every intake request answers 500
 	// misconfigured instead of guessing a setting.
 	Misconfigured error
-	// Log receives one JSON line per intake request.
+	// Log receives one JSON line per intake request (docs/contract.md: Logs).
 	Log io.Writer
+	// Now is the clock of the log's elapsed time; nil means time.Now.
+	Now func() time.Time
 }
 
-// response is everything the worker answers and logs for one request.
-type response struct {
-	status  int
-	body    []byte
-	header  map[string]string // beyond Content-Type, Cache-Control, Content-Length
-	event   string            // the log event; "" for requests that are not intake
-	code    string            // the error code, for the log
-	orderID string
-	cause   error // logged, never sent
+// Handler serves the worker's routes: the order intake is the idempotency
+// middleware in front of a handler that places one order.
+type Handler struct {
+	cfg    Config
+	intake *idempotency.Handler
 }
 
-// errorBody is every error the API sends.
-type errorBody struct {
-	Error      string            `json:"error"`
-	Message    string            `json:"message"`
-	Fields     map[string]string `json:"fields,omitempty"`
-	RetryAfter int               `json:"retryAfter,omitempty"`
-	Reason     string            `json:"reason,omitempty"`
-}
-
-func failure(status int, event string, cause error, e errorBody) response {
-	body, _ := marshalJSON(e) // strings, a string map and an int: cannot fail
-	out := response{status: status, body: body, event: event, code: e.Error, cause: cause}
-	if e.RetryAfter > 0 {
-		out.header = map[string]string{"Retry-After": strconv.Itoa(e.RetryAfter)}
+// NewHandler returns the worker's handler.
+func NewHandler(cfg Config) *Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	return out
+	place := placeHandler{placer: cfg.Placer}
+	return &Handler{cfg: cfg, intake: idempotency.New(cfg.Engine, place, idempotency.Options{
+		Methods:  []string{http.MethodPost},
+		Required: true,
+		Scope: func(r *http.Request) string {
+			return stateOf(r.Context()).client
+		},
+		// The empty operation: the record keys of the first version.
+		Operation:    func(*http.Request) string { return "" },
+		CheckHeaders: checkContentType,
+		MaxBodyBytes: MaxBodyBytes,
+		Fingerprint:  fingerprint,
+		ReplayStatus: func(stored int) int {
+			if stored == http.StatusCreated {
+				return http.StatusOK
+			}
+			return stored
+		},
+	})}
 }
 
-func internalError(cause error) response {
-	return failure(http.StatusInternalServerError, "internal_error", cause, errorBody{
-		Error: "internal_error", Message: "An internal error occurred. Retrying with the same Idempotency-Key is safe."})
+// intakeState is what one intake request carries from step to step: the
+// client, the order once validated, and what placing it did, for the log.
+type intakeState struct {
+	client string
+	order  Order
+	event  string // what placing did: placed, order_rejected, placement_error
+	code   string // the error code it answered with
+	cause  error
 }
 
-func (h Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := h.Intake.Now()
-	out := h.route(r)
-	write(w, out)
-	if out.event != "" {
-		h.log(out, h.Intake.Now().Sub(start))
+type stateKey struct{}
+
+func stateOf(ctx context.Context) *intakeState {
+	s, _ := ctx.Value(stateKey{}).(*intakeState)
+	if s == nil {
+		s = &intakeState{}
+	}
+	return s
+}
+
+// ServeHTTP answers one request; a panic becomes a 500 internal_error, never
+// a runtime trace.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.cfg.Now()
+	if line := h.route(w, r); line != nil {
+		line.ElapsedMs = h.cfg.Now().Sub(start).Milliseconds()
+		b, _ := marshalJSON(line)
+		h.cfg.Log.Write(append(b, '\n'))
 	}
 }
 
-// route answers one request; a panic becomes a JSON 500, never a runtime trace.
-func (h Handler) route(r *http.Request) (out response) {
+// route answers r and returns its log line, nil for requests that are not
+// intake.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) (line *logLine) {
 	defer func() {
 		if p := recover(); p != nil {
-			out = internalError(fmt.Errorf("panic: %v", p))
+			internal := &idempotency.Problem{Status: http.StatusInternalServerError, Code: "internal_error",
+				Detail: "An internal error occurred. Retrying with the same Idempotency-Key is safe."}
+			internal.Response().Write(w)
+			line = &logLine{Event: "internal_error", Status: internal.Status, Code: internal.Code, Error: fmt.Sprintf("panic: %v", p)}
 		}
 	}()
 	switch r.URL.Path {
 	case "/healthz":
 		if r.Method != http.MethodGet && r.Method != http.MethodHead { // load balancers probe with either
-			return methodNotAllowed(r, "GET, HEAD")
+			methodNotAllowed(r, "GET, HEAD").Response().Write(w)
+			return nil
 		}
-		return response{status: http.StatusOK, body: []byte(`{"status":"ok"}`)}
+		idempotency.Response{Status: http.StatusOK, Header: map[string]string{"Content-Type": "application/json"},
+			Body: []byte(`{"status":"ok"}`)}.Write(w)
+		return nil
 	case "/", "/orders":
 		if r.Method != http.MethodPost {
-			return methodNotAllowed(r, http.MethodPost)
+			methodNotAllowed(r, http.MethodPost).Response().Write(w)
+			return nil
 		}
-		return h.intake(r)
+		return h.serveIntake(w, r)
 	default:
-		return failure(http.StatusNotFound, "", nil, errorBody{
-			Error: "not_found", Message: fmt.Sprintf("There is nothing at %s; orders go to POST /orders.", r.URL.Path)})
+		notFound(r).Response().Write(w)
+		return nil
 	}
 }
 
-// intake runs the checks of SPEC §2 in order, the first failure winning, and
-// touches no storage until the order is known to be valid.
-func (h Handler) intake(r *http.Request) response {
-	var scope string
-	if clients := h.Intake.Settings.Clients; clients != nil {
-		clientID, ok := clients.Authenticate(r.Header.Values("Authorization"))
+// serveIntake runs the checks of the contract in order, the first failure
+// winning: the client (401), the settings (500), then the idempotency
+// middleware, which touches no storage until the order is known to be valid.
+func (h *Handler) serveIntake(w http.ResponseWriter, r *http.Request) *logLine {
+	state := &intakeState{}
+	if clients := h.cfg.Settings.Clients; clients != nil {
+		client, ok := clients.Authenticate(r.Header.Values("Authorization"))
 		if !ok {
-			out := rejected(http.StatusUnauthorized, "unauthorized", "A valid Authorization: Bearer <token> header is required.")
-			out.header = map[string]string{"WWW-Authenticate": "Bearer"}
-			return out
+			p := &idempotency.Problem{Status: http.StatusUnauthorized, Code: "unauthorized",
+				Detail: "A valid Authorization: Bearer <token> header is required.", Header: map[string]string{"WWW-Authenticate": "Bearer"}}
+			p.Response().Write(w)
+			return &logLine{Event: "rejected", Status: p.Status, Code: p.Code}
 		}
-		scope = clientID
+		state.client = client
 	}
 	// After authentication, so only clients learn about the configuration.
 	// A CLIENT_TOKENS that cannot be read leaves Clients nil and stops here:
 	// never open by accident.
-	if h.Misconfigured != nil {
-		return failure(http.StatusInternalServerError, "misconfigured", h.Misconfigured, errorBody{
-			Error: "misconfigured", Message: fmt.Sprintf("The worker is misconfigured: %v.", h.Misconfigured)})
+	if h.cfg.Misconfigured != nil {
+		p := &idempotency.Problem{Status: http.StatusInternalServerError, Code: "misconfigured",
+			Detail: fmt.Sprintf("The worker is misconfigured: %v.", h.cfg.Misconfigured)}
+		p.Response().Write(w)
+		return &logLine{Event: "misconfigured", Status: p.Status, Code: p.Code, Error: h.cfg.Misconfigured.Error()}
 	}
-	key, err := ParseIdempotencyKey(r.Header.Values("Idempotency-Key"))
-	if errors.Is(err, errKeyMissing) {
-		return rejected(http.StatusBadRequest, "missing_idempotency_key",
-			"The Idempotency-Key header is required: send a new unique key (a UUID, say) with each order and the same key on its retries.")
+
+	call, out := h.intake.Serve(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, state)))
+	line := &logLine{Status: out.Response.Status, Code: state.code}
+	if call.Fingerprint != "" {
+		line.OrderID = OrderID(call.Scope, call.Key, call.Fingerprint)
 	}
-	if err != nil {
-		return rejected(http.StatusBadRequest, "invalid_idempotency_key", err.Error()+".")
+	var p *idempotency.Problem
+	errors.As(out.Err, &p)
+	switch out.Kind {
+	case idempotency.Refused:
+		line.Event, line.Code = "rejected", p.Code
+	case idempotency.Replayed:
+		line.Event = "replayed"
+	case idempotency.InFlight:
+		line.Event, line.Code = "in_progress", "in_progress"
+	case idempotency.KeyReused:
+		line.Event, line.Code = "key_reused", "idempotency_key_reused"
+	case idempotency.StorageFailed:
+		line.Event, line.Code, line.Error = "storage_error", idempotency.StorageProblem(out.Err).Code, out.Err.Error()
+	case idempotency.Executed:
+		line.Event = state.event
+		if state.cause != nil {
+			line.Error = state.cause.Error()
+		}
+		if out.Final && out.Err != nil {
+			// The answer was given; only its record is missing, and the
+			// claim keeps retries out until its lease ends.
+			line.Event, line.Error = "result_write_error", out.Err.Error()
+		}
 	}
-	if !isJSONContentType(r.Header.Values("Content-Type")) {
-		return rejected(http.StatusUnsupportedMediaType, "unsupported_media_type",
-			"Content-Type must be application/json (curl -d sends form encoding unless you add -H 'Content-Type: application/json').")
+	return line
+}
+
+// placeHandler places the order the middleware validated, under the order id
+// that any execution of the same request gets.
+type placeHandler struct {
+	placer Placer
+}
+
+func (p placeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	state := stateOf(r.Context())
+	call, _ := idempotency.CallFrom(r.Context())
+	orderID := OrderID(call.Scope, call.Key, call.Fingerprint)
+	receipt, err := p.placer.Place(r.Context(), orderID, call.Scope, state.order)
+	var refusal *Refusal
+	switch {
+	case errors.As(err, &refusal):
+		// A definitive no is this key's answer, stored and replayed like a
+		// receipt: a new order needs a new key.
+		state.event, state.code, state.cause = "order_rejected", "order_rejected", err
+		(&idempotency.Problem{Status: http.StatusUnprocessableEntity, Code: "order_rejected", Reason: refusal.Reason,
+			Detail: "The order gateway refused this order (reason says why); a new order needs a new Idempotency-Key."}).Response().Write(w)
+	case err != nil:
+		// Ambiguous: a 5xx is never final, so the claim is released and a
+		// retry sends the same order id again.
+		state.event, state.code, state.cause = "placement_error", "placement_failed", err
+		(&idempotency.Problem{Status: http.StatusBadGateway, Code: "placement_failed",
+			Detail: "The order could not be placed. Retry with the same Idempotency-Key."}).Response().Write(w)
+	default:
+		body, err := marshalJSON(receipt)
+		if err != nil {
+			panic(err)
+		}
+		state.event = "placed"
+		idempotency.Response{Status: http.StatusCreated, Header: map[string]string{"Content-Type": "application/json"}, Body: body}.Write(w)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil {
-		return rejected(http.StatusBadRequest, "malformed_json", "The request body could not be read.")
-	}
-	if len(body) > MaxBodyBytes {
-		io.Copy(io.Discard, io.LimitReader(r.Body, drainBytes))
-		return rejected(http.StatusRequestEntityTooLarge, "payload_too_large",
-			fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
-	}
+}
+
+// fingerprint is the middleware's fingerprint of an order request: it parses
+// and validates the order (a refusal touches no storage) and keeps it for
+// placing.
+func fingerprint(r *http.Request, body []byte) (string, error) {
 	o, err := ParseOrder(body)
 	var malformed *MalformedJSONError
 	if errors.As(err, &malformed) {
-		return rejected(http.StatusBadRequest, "malformed_json",
-			fmt.Sprintf("The request body must be a single JSON object (%v).", malformed.Reason))
+		return "", &idempotency.Problem{Status: http.StatusBadRequest, Code: "malformed_json",
+			Detail: fmt.Sprintf("The request body must be a single JSON object (%v).", malformed.Reason)}
 	}
 	var invalid *InvalidOrderError
 	if errors.As(err, &invalid) {
-		return failure(http.StatusUnprocessableEntity, "rejected", nil, errorBody{
-			Error: "invalid_order", Message: "The order has invalid fields; each is named in fields.", Fields: invalid.Fields})
+		return "", &idempotency.Problem{Status: http.StatusUnprocessableEntity, Code: "invalid_order",
+			Detail: "The order has invalid fields; each is named in fields.", Fields: invalid.Fields}
 	}
-	return h.Intake.Submit(r.Context(), scope, key, o)
+	if err != nil {
+		return "", err
+	}
+	stateOf(r.Context()).order = o
+	return o.Fingerprint(), nil
 }
 
-func rejected(status int, code, message string) response {
-	return failure(status, "rejected", nil, errorBody{Error: code, Message: message})
-}
-
-func methodNotAllowed(r *http.Request, allow string) response {
-	out := failure(http.StatusMethodNotAllowed, "", nil, errorBody{
-		Error: "method_not_allowed", Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, allow)})
-	out.header = map[string]string{"Allow": allow}
-	return out
-}
-
-// isJSONContentType accepts no Content-Type, or application/json with any
-// parameters.
-func isJSONContentType(values []string) bool {
+// checkContentType accepts no Content-Type, or application/json with any
+// parameters: curl -d without -H sends form encoding, and guessing is worse
+// than saying so.
+func checkContentType(r *http.Request) error {
+	values := r.Header.Values("Content-Type")
 	switch len(values) {
 	case 0:
-		return true
+		return nil
 	case 1:
 		mediaType, _, _ := strings.Cut(values[0], ";")
-		return strings.EqualFold(strings.TrimSpace(mediaType), "application/json")
-	default:
-		return false
+		if strings.EqualFold(strings.TrimSpace(mediaType), "application/json") {
+			return nil
+		}
 	}
+	return &idempotency.Problem{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		Detail: "Content-Type must be application/json (curl -d sends form encoding unless you add -H 'Content-Type: application/json')."}
 }
 
-func write(w http.ResponseWriter, out response) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	// A known length lets syumai/workers send a fixed-length body, not chunks.
-	h.Set("Content-Length", strconv.Itoa(len(out.body)))
-	for name, value := range out.header {
-		h.Set(name, value)
-	}
-	w.WriteHeader(out.status)
-	w.Write(out.body)
+func methodNotAllowed(r *http.Request, allow string) *idempotency.Problem {
+	return &idempotency.Problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Header: map[string]string{"Allow": allow},
+		Detail: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, r.URL.Path, allow)}
 }
 
+func notFound(r *http.Request) *idempotency.Problem {
+	return &idempotency.Problem{Status: http.StatusNotFound, Code: "not_found",
+		Detail: fmt.Sprintf("There is nothing at %s; orders go to POST /orders.", r.URL.Path)}
+}
+
+// logLine is the one log line of an intake request: never the order body,
+// never a credential.
 type logLine struct {
 	Event     string `json:"event"`
 	Status    int    `json:"status"`
@@ -204,25 +291,5 @@ type logLine struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// log writes the request's one log line: never the order body, never a
-// credential.
-func (h Handler) log(out response, elapsed time.Duration) {
-	line := logLine{Event: out.event, Status: out.status, Code: out.code, OrderID: out.orderID, ElapsedMs: elapsed.Milliseconds()}
-	if out.cause != nil {
-		line.Error = out.cause.Error()
-	}
-	b, _ := marshalJSON(line)
-	h.Log.Write(append(b, '\n'))
-}
-
-// marshalJSON writes v as JavaScript's JSON.stringify does: "<", ">" and "&"
-// stay as they are instead of becoming \u003c escapes.
-func marshalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+// marshalJSON writes JSON as JavaScript's JSON.stringify does.
+var marshalJSON = idempotency.MarshalJSON

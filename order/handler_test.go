@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/orderintake/edge/idempotency"
+	idemkv "github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/kvstore"
 )
 
@@ -22,7 +25,8 @@ var t0 = time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
 // worker is the handler wired as main.go wires it, over the fake KV.
 type worker struct {
 	t       *testing.T
-	handler Handler
+	handler *Handler
+	store   idempotency.Store
 	kv      *kvstore.Fake
 	clock   *kvstore.Clock
 	placer  *spyPlacer
@@ -92,17 +96,34 @@ func newWorker(t *testing.T) *worker {
 }
 
 func newWorkerOn(t *testing.T, clock *kvstore.Clock, kv *kvstore.Fake, store kvstore.Store) *worker {
+	w := &worker{t: t, kv: kv, clock: clock, logs: &syncBuffer{},
+		placer: &spyPlacer{next: MintReceipt{Now: clock.Now}}}
+	w.store = idemkv.Store{KV: store}
+	w.handler = newTestHandler(t, w.store, w.placer, clock, w.logs)
+	return w
+}
+
+// reconfigure rebuilds w's handler with these settings and misconfiguration,
+// over the same store, placer, clock and log.
+func (w *worker) reconfigure(settings Settings, misconfigured error) {
+	w.handler = NewHandler(Config{
+		Engine: &idempotency.Engine{Store: w.store, Lease: 30 * time.Second, Retention: 24 * time.Hour, Now: w.clock.Now},
+		Placer: w.placer, Settings: settings, Misconfigured: misconfigured, Log: w.logs, Now: w.clock.Now,
+	})
+}
+
+// newTestHandler is the handler as main.go wires it, with the default
+// settings, over store.
+func newTestHandler(t *testing.T, store idempotency.Store, placer Placer, clock *kvstore.Clock, log io.Writer) *Handler {
+	t.Helper()
 	settings, err := ParseSettings(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{t: t, kv: kv, clock: clock, logs: &syncBuffer{},
-		placer: &spyPlacer{next: MintReceipt{Now: clock.Now}}}
-	w.handler = Handler{
-		Intake: Intake{Records: KVRecords{Store: store}, Placer: w.placer, Settings: settings, Now: clock.Now},
-		Log:    w.logs,
-	}
-	return w
+	return NewHandler(Config{
+		Engine: &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now},
+		Placer: placer, Settings: settings, Log: log, Now: clock.Now,
+	})
 }
 
 // do sends a request; headers come in name, value pairs.
@@ -114,8 +135,12 @@ func (w *worker) do(method, path, body string, headers ...string) *httptest.Resp
 	}
 	rec := httptest.NewRecorder()
 	w.handler.ServeHTTP(rec, req)
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-		w.t.Errorf("%s %s: Content-Type %q, want application/json", method, path, ct)
+	wantCT := "application/json"
+	if rec.Code >= 400 {
+		wantCT = idempotency.ProblemContentType
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != wantCT {
+		w.t.Errorf("%s %s: %d with Content-Type %q, want %s", method, path, rec.Code, ct, wantCT)
 	}
 	if !json.Valid(rec.Body.Bytes()) {
 		w.t.Errorf("%s %s: body is not JSON: %q", method, path, rec.Body.String())
@@ -132,15 +157,30 @@ func (w *worker) kvCalls() [3]int {
 	return [3]int{w.kv.Calls(kvstore.OpGet), w.kv.Calls(kvstore.OpPut), w.kv.Calls(kvstore.OpDelete)}
 }
 
-// wantError checks an error response: status, code, and the one-sentence message.
-func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) errorBody {
+// problem is an error answer as clients read it (RFC 9457 plus error and
+// message).
+type problem struct {
+	Type, Title, Detail, Error, Message, Reason string
+	Status, RetryAfter                          int
+	Fields                                      map[string]string
+}
+
+// wantError checks an error response: status, code, the problem details
+// members and the one-sentence message.
+func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) problem {
 	t.Helper()
-	var e errorBody
+	var e problem
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
 		t.Fatalf("error body %q: %v", rec.Body.String(), err)
 	}
 	if rec.Code != status || e.Error != code || e.Message == "" {
 		t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), status, code)
+	}
+	if e.Type != idempotency.ProblemTypeBase+code || e.Title == "" || e.Status != status || e.Detail != e.Message {
+		t.Errorf("problem details %+v: want type %s, a title, status %d and detail = message", e, idempotency.ProblemTypeBase+code, status)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != idempotency.ProblemContentType {
+		t.Errorf("%d %s: Content-Type %q", rec.Code, code, ct)
 	}
 	return e
 }
@@ -424,7 +464,7 @@ func TestMisconfiguredSettingRefusesEveryIntakeRequest(t *testing.T) {
 	_, err := ParseSettings(func(name string) string {
 		return map[string]string{"RESULT_TTL_SECONDS": "30"}[name]
 	})
-	w.handler.Misconfigured = err
+	w.reconfigure(Settings{}, err)
 	for _, headers := range [][]string{{"Idempotency-Key", "k"}, nil} {
 		e := wantError(t, w.do("POST", "/orders", msft100, headers...), 500, "misconfigured")
 		if !strings.Contains(e.Message, "RESULT_TTL_SECONDS") {
@@ -590,7 +630,7 @@ type claimedMeanwhile struct {
 }
 
 func (s claimedMeanwhile) Put(ctx context.Context, key, value string, ttlSeconds int) error {
-	if err := s.Fake.Put(ctx, key, value, ttlSeconds); err != nil || !strings.HasPrefix(key, pendingPrefix) {
+	if err := s.Fake.Put(ctx, key, value, ttlSeconds); err != nil || !strings.HasPrefix(key, idemkv.PendingPrefix) {
 		return err
 	}
 	if s.rival == "" {
@@ -619,7 +659,7 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Its lease ends sooner than ours would: Retry-After shows whose claim answered.
-		return mustJSON(t, Claim{Fingerprint: o.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(12 * time.Second)})
+		return mustJSON(t, idempotency.Claim{Fingerprint: o.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(12 * time.Second)})
 	}
 	tests := []struct {
 		name, rival string
@@ -666,7 +706,7 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	rival := mustJSON(t, Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	rival := mustJSON(t, idempotency.Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	w.placer.fail = errors.New("gateway down")
 	w.placer.during = func() {
 		if err := w.kv.Put(context.Background(), "pending:k", rival, 60); err != nil {
@@ -688,7 +728,7 @@ func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 func TestAClaimWithoutAClaimIDStillHoldsItsKey(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	old := mustJSON(t, Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	old := mustJSON(t, idempotency.Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	if strings.Contains(old, "claimId") {
 		t.Fatalf("%s: an old claim has no claimId", old)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orderintake/edge/idempotency"
+	idemkv "github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 )
@@ -18,7 +20,7 @@ import (
 // kvCount is the KV operations one request made.
 type kvCount struct{ get, put, del int }
 
-// kvOpsPerPath runs order.Handler natively over kvstore.Fake and counts the
+// kvOpsPerPath runs the order handler natively over kvstore.Fake and counts the
 // KV operations of each benchmarked path, the way the worker makes them.
 func kvOpsPerPath() (map[string]kvCount, error) {
 	clock := kvstore.NewClock(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
@@ -27,11 +29,10 @@ func kvOpsPerPath() (map[string]kvCount, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := order.Handler{
-		Intake: order.Intake{Records: order.KVRecords{Store: kv}, Placer: order.MintReceipt{Now: clock.Now},
-			Settings: settings, Now: clock.Now},
-		Log: io.Discard,
-	}
+	h := order.NewHandler(order.Config{
+		Engine: &idempotency.Engine{Store: idemkv.Store{KV: kv}, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now},
+		Placer: order.MintReceipt{Now: clock.Now}, Settings: settings, Log: io.Discard, Now: clock.Now,
+	})
 	calls := func() kvCount {
 		return kvCount{kv.Calls(kvstore.OpGet), kv.Calls(kvstore.OpPut), kv.Calls(kvstore.OpDelete)}
 	}

@@ -38,8 +38,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/idempotency/d1"
 	"github.com/orderintake/edge/order"
-	"github.com/orderintake/edge/order/strict"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
 
@@ -57,7 +58,7 @@ func inFlightClaim(now time.Time) string {
 	if err != nil {
 		panic(err)
 	}
-	b, _ := json.Marshal(order.Claim{Fingerprint: o.Fingerprint(), ClaimedAt: now,
+	b, _ := json.Marshal(idempotency.Claim{Fingerprint: o.Fingerprint(), ClaimedAt: now,
 		LeaseUntil: time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)})
 	return string(b)
 }
@@ -450,7 +451,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 func d1Cost(ctx context.Context, baseURL string) ([]d1Step, error) {
 	statements, err := json.Marshal(map[string]string{
-		"get": strict.SQLGet, "claim": strict.SQLClaim, "complete": strict.SQLComplete})
+		"get": d1.SQLGet, "claim": d1.SQLClaim, "complete": d1.SQLComplete})
 	if err != nil {
 		return nil, err
 	}
@@ -565,7 +566,7 @@ func report(cfg config, res *result) {
 			fmt.Fprintf(out, "| %s app.wasm | %d (%.2f MB) | %d (%.2f MB) |\n", name, s[0], float64(s[0])/1e6, s[1], float64(s[1])/1e6)
 		}
 	}
-	fmt.Fprintln(out, "\n## KV operations per request (order.Handler over kvstore.Fake)\n\n| path | get | put | delete |\n|---|---|---|---|")
+	fmt.Fprintln(out, "\n## KV operations per request (the order handler over kvstore.Fake)\n\n| path | get | put | delete |\n|---|---|---|---|")
 	for _, p := range []string{"replay", "new", "409", "422"} {
 		k := res.kvOps[p]
 		fmt.Fprintf(out, "| %s | %d | %d | %d |\n", p, k.get, k.put, k.del)

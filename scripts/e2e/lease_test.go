@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/idempotency"
 )
 
 // SPEC §3 timing rules, on leaseWorker (PENDING_LEASE_SECONDS=2).
@@ -24,7 +24,7 @@ func TestLeaseSettingAndKVExpiry(t *testing.T) {
 	key := newKey()
 	rc := wantReceipt(t, post(t, w, key, msft), key, msftOrder)
 
-	var claim order.Claim
+	var claim idempotency.Claim
 	if err := json.Unmarshal([]byte(wrangler(t, w, "kv", "key", "get", "pending:"+key, "--binding", "ORDERS")), &claim); err != nil {
 		t.Fatalf("reading the claim: %v", err)
 	}

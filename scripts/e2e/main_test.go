@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
@@ -368,7 +369,7 @@ func wrangler(t *testing.T, w *worker, args ...string) string {
 }
 
 func claimRecord(t *testing.T, o order.Order, claimedAt, leaseUntil time.Time) string {
-	b, err := json.Marshal(order.Claim{Fingerprint: o.Fingerprint(), ClaimedAt: claimedAt, LeaseUntil: leaseUntil})
+	b, err := json.Marshal(idempotency.Claim{Fingerprint: o.Fingerprint(), ClaimedAt: claimedAt, LeaseUntil: leaseUntil})
 	if err != nil {
 		t.Fatal(err)
 	}

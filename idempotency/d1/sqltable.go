@@ -1,11 +1,13 @@
-package strict
+package d1
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"time"
 
-	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/idempotency"
 )
 
 // The statements of strict mode's read, claim and completion. They are
@@ -13,7 +15,7 @@ import (
 // statements rather than a copy.
 const (
 	SQLGet = `
-		SELECT fingerprint, status, response_status, response_body, claimed_at, lease_until, completed_at, expires_at
+		SELECT fingerprint, status, response_status, response_headers, response_body, claimed_at, lease_until, completed_at, expires_at
 		FROM idempotency_records WHERE record_key = ?1 AND expires_at > ?2`
 
 	// SQLClaim is the whole point of strict mode: SQLite runs the insert, the
@@ -24,14 +26,15 @@ const (
 		VALUES (?1, ?2, 'processing', ?3, ?4, ?5)
 		ON CONFLICT (record_key) DO UPDATE SET
 			fingerprint = excluded.fingerprint, status = 'processing',
-			response_status = NULL, response_body = NULL, completed_at = NULL,
+			response_status = NULL, response_headers = NULL, response_body = NULL, completed_at = NULL,
 			claimed_at = excluded.claimed_at, lease_until = excluded.lease_until, expires_at = excluded.expires_at
 		WHERE idempotency_records.expires_at <= ?3
 			OR (idempotency_records.status = 'processing' AND idempotency_records.lease_until <= ?3)`
 
 	SQLComplete = `
 		UPDATE idempotency_records
-		SET status = 'completed', response_status = ?1, response_body = ?2, completed_at = ?3, expires_at = ?4
+		SET status = 'completed', response_status = ?1, response_body = ?2, completed_at = ?3, expires_at = ?4,
+			response_headers = ?8
 		WHERE record_key = ?5 AND status = 'processing' AND claimed_at = ?6 AND fingerprint = ?7`
 )
 
@@ -45,11 +48,11 @@ func (t SQLTable) Get(ctx context.Context, key string, now time.Time) (*Row, err
 		r                                Row
 		status                           string
 		responseStatus, completedAt      sql.NullInt64
-		responseBody                     sql.NullString
+		responseHeaders, responseBody    sql.NullString
 		claimedAt, leaseUntil, expiresAt int64
 	)
 	err := t.DB.QueryRowContext(ctx, SQLGet, key, now.UnixMilli()).
-		Scan(&r.Fingerprint, &status, &responseStatus, &responseBody, &claimedAt, &leaseUntil, &completedAt, &expiresAt)
+		Scan(&r.Fingerprint, &status, &responseStatus, &responseHeaders, &responseBody, &claimedAt, &leaseUntil, &completedAt, &expiresAt)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -58,6 +61,9 @@ func (t SQLTable) Get(ctx context.Context, key string, now time.Time) (*Row, err
 	}
 	r.Completed = status == "completed"
 	r.ResponseStatus, r.ResponseBody = int(responseStatus.Int64), responseBody.String
+	if responseHeaders.Valid && json.Unmarshal([]byte(responseHeaders.String), &r.ResponseHeader) != nil {
+		return nil, fmt.Errorf("%w: the response headers of %q", idempotency.ErrCorruptRecord, key)
+	}
 	r.ClaimedAt, r.LeaseUntil, r.ExpiresAt = time.UnixMilli(claimedAt), time.UnixMilli(leaseUntil), time.UnixMilli(expiresAt)
 	if completedAt.Valid {
 		r.CompletedAt = time.UnixMilli(completedAt.Int64)
@@ -66,23 +72,24 @@ func (t SQLTable) Get(ctx context.Context, key string, now time.Time) (*Row, err
 }
 
 // Claim reports whether SQLClaim changed a row: whether this claim won.
-func (t SQLTable) Claim(ctx context.Context, key string, c order.Claim, expiresAt time.Time) (bool, error) {
+func (t SQLTable) Claim(ctx context.Context, key string, c idempotency.Claim, expiresAt time.Time) (bool, error) {
 	res, err := t.DB.ExecContext(ctx, SQLClaim,
 		key, c.Fingerprint, c.ClaimedAt.UnixMilli(), c.LeaseUntil.UnixMilli(), expiresAt.UnixMilli())
 	return changedOne(res, err)
 }
 
-func (t SQLTable) Complete(ctx context.Context, key string, c order.Claim, r order.Result, expiresAt time.Time) error {
+func (t SQLTable) Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result, expiresAt time.Time) error {
 	res, err := t.DB.ExecContext(ctx, SQLComplete,
-		r.Status, r.Body, r.CompletedAt.UnixMilli(), expiresAt.UnixMilli(), key, c.ClaimedAt.UnixMilli(), c.Fingerprint)
+		r.Status, r.Body, r.CompletedAt.UnixMilli(), expiresAt.UnixMilli(), key, c.ClaimedAt.UnixMilli(), c.Fingerprint,
+		headerJSON(r.Header))
 	changed, err := changedOne(res, err)
 	if err == nil && !changed {
-		err = errClaimLost
+		err = idempotency.ErrClaimLost
 	}
 	return err
 }
 
-func (t SQLTable) Release(ctx context.Context, key string, c order.Claim) error {
+func (t SQLTable) Release(ctx context.Context, key string, c idempotency.Claim) error {
 	_, err := t.DB.ExecContext(ctx, `
 		DELETE FROM idempotency_records
 		WHERE record_key = ?1 AND status = 'processing' AND claimed_at = ?2 AND fingerprint = ?3`,

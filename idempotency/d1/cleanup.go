@@ -1,4 +1,4 @@
-package strict
+package d1
 
 import (
 	"context"

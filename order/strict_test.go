@@ -1,4 +1,4 @@
-package strict
+package order
 
 import (
 	"bytes"
@@ -12,20 +12,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/idempotency/d1"
+	idemkv "github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/kvstore"
-	"github.com/orderintake/edge/order"
 )
-
-const msft100 = `{"symbol":"MSFT","side":"buy","quantity":100}`
-
-var t0 = time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
 
 // strictWorker is the handler as main.go wires it in strict mode, over the
 // atomic fake table and the fake KV.
 type strictWorker struct {
 	t       *testing.T
-	handler order.Handler
-	table   *FakeTable
+	handler *Handler
+	table   *d1.FakeTable
 	kv      *kvstore.Fake
 	clock   *kvstore.Clock
 	placer  *countingPlacer
@@ -36,16 +34,16 @@ type countingPlacer struct {
 	calls int
 	delay time.Duration // real time spent placing, to widen races
 	fail  error
-	next  order.Placer
+	next  Placer
 }
 
-func (p *countingPlacer) Place(ctx context.Context, id, client string, o order.Order) (order.Receipt, error) {
+func (p *countingPlacer) Place(ctx context.Context, id, client string, o Order) (Receipt, error) {
 	p.mu.Lock()
 	p.calls++
 	p.mu.Unlock()
 	time.Sleep(p.delay)
 	if p.fail != nil {
-		return order.Receipt{}, p.fail
+		return Receipt{}, p.fail
 	}
 	return p.next.Place(ctx, id, client, o)
 }
@@ -56,26 +54,17 @@ func (p *countingPlacer) placed() int {
 	return p.calls
 }
 
-func newStrictWorker(t *testing.T, table Table) *strictWorker {
+func newStrictWorker(t *testing.T, table d1.Table) *strictWorker {
 	clock := kvstore.NewClock(t0)
 	kv := kvstore.NewFake(clock.Now)
-	fake, _ := table.(*FakeTable)
+	fake, _ := table.(*d1.FakeTable)
 	if table == nil {
-		fake = NewFakeTable()
+		fake = d1.NewFakeTable()
 		table = fake
 	}
-	settings, _ := order.ParseSettings(func(string) string { return "" })
 	w := &strictWorker{t: t, table: fake, kv: kv, clock: clock,
-		placer: &countingPlacer{next: order.MintReceipt{Now: clock.Now}}}
-	w.handler = order.Handler{
-		Intake: order.Intake{
-			Records:  Records{Table: table, Cache: order.KVRecords{Store: kv}, Now: clock.Now},
-			Placer:   w.placer,
-			Settings: settings,
-			Now:      clock.Now,
-		},
-		Log: &bytes.Buffer{},
-	}
+		placer: &countingPlacer{next: MintReceipt{Now: clock.Now}}}
+	w.handler = newTestHandler(t, d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &bytes.Buffer{})
 	return w
 }
 
@@ -126,11 +115,11 @@ func TestConcurrentRetriesPlaceExactlyOnce(t *testing.T) {
 // staleRead hides the row from the first Get, as if another request claimed
 // the key between this request's read and its claim.
 type staleRead struct {
-	*FakeTable
+	*d1.FakeTable
 	once sync.Once
 }
 
-func (s *staleRead) Get(ctx context.Context, key string, now time.Time) (*Row, error) {
+func (s *staleRead) Get(ctx context.Context, key string, now time.Time) (*d1.Row, error) {
 	stale := false
 	s.once.Do(func() { stale = true })
 	if stale {
@@ -139,15 +128,15 @@ func (s *staleRead) Get(ctx context.Context, key string, now time.Time) (*Row, e
 	return s.FakeTable.Get(ctx, key, now)
 }
 
-func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
+func TestStrictLostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 	t.Parallel()
 	fp := mustOrder(t, msft100).Fingerprint()
-	claimed := Row{Fingerprint: fp, ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second), ExpiresAt: t0.Add(30 * time.Second)}
+	claimed := d1.Row{Fingerprint: fp, ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second), ExpiresAt: t0.Add(30 * time.Second)}
 	// A completed row's lease ended long ago; only its expiry frees the key.
-	completed := Row{Fingerprint: fp, Completed: true, ResponseStatus: 201, ResponseBody: `{"orderId":"first"}`,
+	completed := d1.Row{Fingerprint: fp, Completed: true, ResponseStatus: 201, ResponseBody: `{"orderId":"first"}`,
 		ClaimedAt: t0.Add(-time.Hour), LeaseUntil: t0.Add(-time.Hour), CompletedAt: t0.Add(-time.Hour), ExpiresAt: t0.Add(time.Hour)}
 	for _, tt := range []struct {
-		row        Row
+		row        d1.Row
 		body, code string
 		status     int
 	}{
@@ -156,7 +145,7 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 		{completed, msft100, "", 200},
 		{completed, `{"symbol":"MSFT","side":"sell","quantity":100}`, "idempotency_key_reused", 422},
 	} {
-		table := &staleRead{FakeTable: NewFakeTable()}
+		table := &staleRead{FakeTable: d1.NewFakeTable()}
 		w := newStrictWorker(t, table)
 		table.Put("k", tt.row)
 		rec := w.post("k", tt.body)
@@ -174,16 +163,16 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 
 // refusingTable loses every claim and shows no row: the winner's claim ended
 // between this request's claim and its second look.
-type refusingTable struct{ *FakeTable }
+type refusingTable struct{ *d1.FakeTable }
 
-func (refusingTable) Get(context.Context, string, time.Time) (*Row, error) { return nil, nil }
-func (refusingTable) Claim(context.Context, string, order.Claim, time.Time) (bool, error) {
+func (refusingTable) Get(context.Context, string, time.Time) (*d1.Row, error) { return nil, nil }
+func (refusingTable) Claim(context.Context, string, idempotency.Claim, time.Time) (bool, error) {
 	return false, nil
 }
 
 func TestALostClaimWithNothingLeftToReadAsksForARetry(t *testing.T) {
 	t.Parallel()
-	w := newStrictWorker(t, refusingTable{NewFakeTable()})
+	w := newStrictWorker(t, refusingTable{d1.NewFakeTable()})
 	rec := w.post("k", msft100)
 	if rec.Code != 409 || errorCode(rec) != "in_progress" || rec.Header().Get("Retry-After") != "1" {
 		t.Errorf("got %d %s, Retry-After %q; want 409 in_progress, 1", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
@@ -242,7 +231,7 @@ func TestKVCachesResults(t *testing.T) {
 	if rec := w.post("k", msft100); rec.Code != 200 || rec.Body.String() != created.Body.String() {
 		t.Fatalf("replay from D1: %d", rec.Code)
 	}
-	var cached order.Result
+	var cached idempotency.Result
 	if raw, ok := w.kv.Stored("result:k"); !ok || json.Unmarshal([]byte(raw), &cached) != nil || cached.Body != created.Body.String() {
 		t.Errorf("a replay served from D1 did not refill the cache with the receipt: %+v", cached)
 	}
@@ -303,54 +292,8 @@ func TestStrictFailuresFailClosed(t *testing.T) {
 	}
 }
 
-func TestDeleteExpiredIsBoundedAndKeepsLiveRows(t *testing.T) {
-	t.Parallel()
-	table := NewFakeTable()
-	for i := range 1234 {
-		table.Put(fmt.Sprint("dead-", i), Row{Completed: true, ExpiresAt: t0.Add(-time.Duration(i+1) * time.Second)})
-	}
-	for i := range 10 {
-		table.Put(fmt.Sprint("live-", i), Row{Completed: true, ExpiresAt: t0.Add(time.Second)})
-	}
-	ctx := context.Background()
-	deleted, err := DeleteExpired(ctx, table, t0, 500, 2)
-	if err != nil || deleted != 1000 || table.Statements("DeleteExpired") != 2 {
-		t.Fatalf("first run: deleted %d in %d statements (%v), want 1000 in 2", deleted, table.Statements("DeleteExpired"), err)
-	}
-	deleted, err = DeleteExpired(ctx, table, t0, 500, 2)
-	if err != nil || deleted != 234 || table.Statements("DeleteExpired") != 3 {
-		t.Fatalf("second run: deleted %d (%v), want the remaining 234 in one statement", deleted, err)
-	}
-	for i := range 10 {
-		if _, ok := table.Row(fmt.Sprint("live-", i)); !ok {
-			t.Errorf("live-%d was deleted", i)
-		}
-	}
-	if _, ok := table.Row("dead-0"); ok {
-		t.Error("an expired row survived")
-	}
-}
-
-func TestCleanupJobLogsOneLine(t *testing.T) {
-	t.Parallel()
-	table := NewFakeTable()
-	table.Put("dead", Row{ExpiresAt: t0})
-	var log bytes.Buffer
-	if err := CleanupJob(table, func() time.Time { return t0 }, &log)(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := log.String(); got != `{"event":"cleanup","deleted":1,"elapsedMs":0}`+"\n" {
-		t.Errorf("log %q", got)
-	}
-	table.Fail("DeleteExpired", errors.New("D1 down"))
-	log.Reset()
-	if err := CleanupJob(table, func() time.Time { return t0 }, &log)(context.Background()); err == nil || !strings.Contains(log.String(), "D1 down") {
-		t.Errorf("a failed run: err %v, log %q", err, log.String())
-	}
-}
-
-func mustOrder(t *testing.T, body string) order.Order {
-	o, err := order.ParseOrder([]byte(body))
+func mustOrder(t *testing.T, body string) Order {
+	o, err := ParseOrder([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +305,7 @@ func mustOrder(t *testing.T, body string) order.Order {
 func TestStrictStoresAndReplaysARefusal(t *testing.T) {
 	t.Parallel()
 	w := newStrictWorker(t, nil)
-	w.placer.fail = &order.Refusal{Status: 403, Reason: "account suspended"}
+	w.placer.fail = &Refusal{Status: 403, Reason: "account suspended"}
 	first := w.post("k", msft100)
 	if first.Code != 422 || errorCode(first) != "order_rejected" || !strings.Contains(first.Body.String(), `"reason":"account suspended"`) {
 		t.Fatalf("first: %d %s, want 422 order_rejected with the reason", first.Code, first.Body.String())

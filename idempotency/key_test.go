@@ -1,4 +1,4 @@
-package order
+package idempotency
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestParseIdempotencyKey(t *testing.T) {
+func TestParseKey(t *testing.T) {
 	t.Parallel()
 	const invalid = "invalid"
 	tests := []struct {
@@ -39,11 +39,11 @@ func TestParseIdempotencyKey(t *testing.T) {
 		{"space inside a quoted key", []string{`"a b"`}, invalid},
 	}
 	for _, tt := range tests {
-		key, err := ParseIdempotencyKey(tt.values)
+		key, err := ParseKey("Idempotency-Key", tt.values)
 		switch {
-		case tt.want == "" && !errors.Is(err, errKeyMissing):
+		case tt.want == "" && !errors.Is(err, ErrKeyMissing):
 			t.Errorf("%s: got %q, %v; want missing", tt.name, key, err)
-		case tt.want == invalid && (err == nil || errors.Is(err, errKeyMissing)):
+		case tt.want == invalid && (err == nil || errors.Is(err, ErrKeyMissing)):
 			t.Errorf("%s: got %q, %v; want invalid", tt.name, key, err)
 		case tt.want != "" && tt.want != invalid && (err != nil || key != tt.want):
 			t.Errorf("%s: got %q, %v; want %q", tt.name, key, err, tt.want)
@@ -51,12 +51,12 @@ func TestParseIdempotencyKey(t *testing.T) {
 	}
 }
 
-func FuzzParseIdempotencyKey(f *testing.F) {
+func FuzzParseKey(f *testing.F) {
 	for _, seed := range []string{"abc", `"abc"`, `"a\"b"`, "a,b", ""} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, value string) {
-		key, err := ParseIdempotencyKey([]string{value})
+		key, err := ParseKey("Idempotency-Key", []string{value})
 		if err != nil {
 			return
 		}

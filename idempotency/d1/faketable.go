@@ -1,11 +1,11 @@
-package strict
+package d1
 
 import (
 	"context"
 	"sync"
 	"time"
 
-	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/idempotency"
 )
 
 // FakeTable is an in-memory Table for native tests. One mutex makes every
@@ -19,6 +19,7 @@ type FakeTable struct {
 	statements map[string]int
 }
 
+// NewFakeTable returns an empty table.
 func NewFakeTable() *FakeTable {
 	return &FakeTable{rows: map[string]Row{}, fail: map[string]error{}, statements: map[string]int{}}
 }
@@ -73,7 +74,7 @@ func (t *FakeTable) Get(_ context.Context, key string, now time.Time) (*Row, err
 	return &r, nil
 }
 
-func (t *FakeTable) Claim(_ context.Context, key string, c order.Claim, expiresAt time.Time) (bool, error) {
+func (t *FakeTable) Claim(_ context.Context, key string, c idempotency.Claim, expiresAt time.Time) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.begin("Claim"); err != nil {
@@ -90,7 +91,7 @@ func (t *FakeTable) Claim(_ context.Context, key string, c order.Claim, expiresA
 	return true, nil
 }
 
-func (t *FakeTable) Complete(_ context.Context, key string, c order.Claim, res order.Result, expiresAt time.Time) error {
+func (t *FakeTable) Complete(_ context.Context, key string, c idempotency.Claim, res idempotency.Result, expiresAt time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.begin("Complete"); err != nil {
@@ -98,15 +99,15 @@ func (t *FakeTable) Complete(_ context.Context, key string, c order.Claim, res o
 	}
 	r, ok := t.rows[key]
 	if !ok || r.Completed || !r.ClaimedAt.Equal(c.ClaimedAt) || r.Fingerprint != c.Fingerprint {
-		return errClaimLost
+		return idempotency.ErrClaimLost
 	}
-	r.Completed, r.ResponseStatus, r.ResponseBody = true, res.Status, res.Body
+	r.Completed, r.ResponseStatus, r.ResponseHeader, r.ResponseBody = true, res.Status, res.Header, res.Body
 	r.CompletedAt, r.ExpiresAt = res.CompletedAt, expiresAt
 	t.rows[key] = r
 	return nil
 }
 
-func (t *FakeTable) Release(_ context.Context, key string, c order.Claim) error {
+func (t *FakeTable) Release(_ context.Context, key string, c idempotency.Claim) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err := t.begin("Release"); err != nil {

@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package strict
+package d1
 
 import (
 	"database/sql"
@@ -8,12 +8,12 @@ import (
 	"github.com/syumai/workers/cloudflare/d1"
 )
 
-// ErrNoDatabase is OpenD1's error when the worker has no such binding: the
+// ErrNoDatabase is Open's error when the worker has no such binding: the
 // worker then runs in KV mode.
 var ErrNoDatabase = d1.ErrDatabaseNotFound
 
-// OpenD1 opens the D1 database bound under binding in wrangler.toml.
-func OpenD1(binding string) (*sql.DB, error) {
+// Open opens the D1 database bound under binding in wrangler.toml.
+func Open(binding string) (*sql.DB, error) {
 	c, err := d1.OpenConnector(binding)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package order
+package idempotency
 
 import (
 	"errors"
@@ -8,12 +8,13 @@ import (
 
 const maxKeyChars = 255
 
-// errKeyMissing is an absent or empty key; any other error is an invalid key
-// and says which rule it breaks.
-var errKeyMissing = errors.New("Idempotency-Key is missing")
+// ErrKeyMissing is an absent or empty key; ParseKey's other errors are an
+// invalid key and say which rule it breaks.
+var ErrKeyMissing = errors.New("the idempotency key is missing")
 
-// ParseIdempotencyKey returns the key carried by the Idempotency-Key header
-// values of one request.
+// ParseKey returns the key carried by the values of the key header (named
+// header, for the messages) of one request: 1 to 255 visible ASCII
+// characters (0x21-0x7E) other than the comma, sent once.
 //
 // A comma counts as a second value: HTTP treats repeated header lines and a
 // comma-separated list as the same thing, and the Workers runtime hands the
@@ -22,30 +23,30 @@ var errKeyMissing = errors.New("Idempotency-Key is missing")
 //
 // A value sent as an RFC 8941 string ("abc-123", as the IETF draft writes it)
 // is accepted; the quotes are not part of the key.
-func ParseIdempotencyKey(values []string) (string, error) {
+func ParseKey(header string, values []string) (string, error) {
 	if len(values) == 0 || (len(values) == 1 && values[0] == "") {
-		return "", errKeyMissing
+		return "", ErrKeyMissing
 	}
 	if len(values) > 1 {
-		return "", errors.New("Idempotency-Key was sent more than once, or as a comma-separated list")
+		return "", errors.New(header + " was sent more than once, or as a comma-separated list")
 	}
 	key := values[0]
 	if strings.HasPrefix(key, `"`) {
 		unquoted, ok := unquoteSFString(key)
 		if !ok {
-			return "", errors.New("Idempotency-Key starts with a double quote but is not a valid RFC 8941 string")
+			return "", errors.New(header + " starts with a double quote but is not a valid RFC 8941 string")
 		}
 		if unquoted == "" {
-			return "", errKeyMissing
+			return "", ErrKeyMissing
 		}
 		key = unquoted
 	}
 	if len(key) > maxKeyChars {
-		return "", fmt.Errorf("Idempotency-Key is longer than %d characters", maxKeyChars)
+		return "", fmt.Errorf("%s is longer than %d characters", header, maxKeyChars)
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x21 || key[i] > 0x7e || key[i] == ',' {
-			return "", errors.New("Idempotency-Key may contain only visible ASCII characters (0x21-0x7E) other than the comma")
+			return "", errors.New(header + " may contain only visible ASCII characters (0x21-0x7E) other than the comma")
 		}
 	}
 	return key, nil

@@ -1,0 +1,125 @@
+// Package kv is an idempotency.Store in Workers KV (through kvstore.Store),
+// under two KV keys per record key, "pending:<record key>" for the claim and
+// "result:<record key>" for the result: KV allows one write per second per
+// key, and a claim is followed by its result within milliseconds.
+//
+// KV has no put-if-absent and is last-write-wins, and a write takes up to
+// about 60 s to reach other Cloudflare locations. So Claim writes the claim
+// and reads it back, and wins only if the claim read back is its own. That
+// narrows the race between concurrent calls at one location; it cannot close
+// it, and across locations each call reads back its own claim and both win
+// (docs/guarantees.md). Use package d1 where that matters.
+package kv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/kvstore"
+)
+
+// The prefixes of the two KV keys of a record key.
+const (
+	PendingPrefix = "pending:"
+	ResultPrefix  = "result:"
+)
+
+// Store keeps records in one KV namespace.
+type Store struct {
+	KV kvstore.Store
+}
+
+// Lookup reads the result first and the claim only when there is no result,
+// so a replay, the common retry, costs one KV read.
+func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *idempotency.Claim, error) {
+	result, err := s.ReadResult(ctx, key)
+	if err != nil || result != nil {
+		return result, nil, err
+	}
+	claim, err := s.readClaim(ctx, key)
+	return nil, claim, err
+}
+
+// Claim writes the claim and reads it back: of concurrent claims at one
+// location, the one read back is the one that stays, and only its writer
+// goes on; the claim read back answers a loser directly. The KV expiry is the
+// lease rounded up to KV's 60-second floor; the engine enforces the lease
+// itself from LeaseUntil.
+func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
+	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
+	if err := s.write(ctx, PendingPrefix+key, c, ttl); err != nil {
+		return false, nil, err
+	}
+	holder, err := s.readClaim(ctx, key)
+	if err != nil || holder == nil {
+		return false, nil, err // gone already: its holder released it
+	}
+	return holder.ID == c.ID, holder, nil
+}
+
+// Complete writes the result. The claim is left to expire: the result is
+// always read first, and a delete would be a third billed write.
+func (s Store) Complete(ctx context.Context, key string, _ idempotency.Claim, r idempotency.Result) error {
+	return s.WriteResult(ctx, key, r, r.ExpiresAt.Sub(r.CompletedAt))
+}
+
+// Release deletes the claim only if it is still c: a call that claimed the
+// key after c's read-back (the race KV cannot close) may be running now, and
+// deleting its claim would let further retries run again. The check costs
+// one read on the failure path only; a claim that cannot be read is left to
+// its lease.
+func (s Store) Release(ctx context.Context, key string, c idempotency.Claim) error {
+	holder, err := s.readClaim(ctx, key)
+	if err != nil || holder == nil || holder.ID != c.ID {
+		return err
+	}
+	return s.KV.Delete(ctx, PendingPrefix+key)
+}
+
+// ReadResult returns the result stored under key, or nil.
+func (s Store) ReadResult(ctx context.Context, key string) (*idempotency.Result, error) {
+	return read[idempotency.Result](ctx, s.KV, ResultPrefix+key, validResult)
+}
+
+// WriteResult stores r under key for ttl, and at least KV's 60-second floor.
+func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result, ttl time.Duration) error {
+	return s.write(ctx, ResultPrefix+key, r, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
+}
+
+func (s Store) readClaim(ctx context.Context, key string) (*idempotency.Claim, error) {
+	return read[idempotency.Claim](ctx, s.KV, PendingPrefix+key, validClaim)
+}
+
+// read returns the record stored under key, or nil when there is none.
+func read[T any](ctx context.Context, store kvstore.Store, key string, valid func(*T) bool) (*T, error) {
+	raw, found, err := store.Get(ctx, key)
+	if err != nil || !found {
+		return nil, err
+	}
+	var record T
+	if err := json.Unmarshal([]byte(raw), &record); err != nil || !valid(&record) {
+		return nil, fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, key)
+	}
+	return &record, nil
+}
+
+func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int) error {
+	raw, err := json.Marshal(record)
+	if err != nil {
+		return err
+	}
+	return s.KV.Put(ctx, key, string(raw), ttlSeconds)
+}
+
+func validClaim(c *idempotency.Claim) bool { return c.Fingerprint != "" && !c.LeaseUntil.IsZero() }
+
+func validResult(r *idempotency.Result) bool {
+	return r.Fingerprint != "" && r.Status != 0 && r.Body != ""
+}
+
+func ceilSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
+}

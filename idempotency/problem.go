@@ -1,0 +1,128 @@
+package idempotency
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// ProblemTypeBase is the start of every problem's type URI: the code follows
+// it, so each code has one stable URI, documented at that address.
+const ProblemTypeBase = "https://github.com/orderintake/edge/blob/main/docs/problems.md#"
+
+// ProblemContentType is the media type of a problem details body (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// Problem is an error answered as RFC 9457 problem details. Besides the
+// standard members it carries "error" (the code) and "message" (the detail
+// again), which clients written before problem details switch on.
+type Problem struct {
+	// Status is the HTTP status.
+	Status int
+	// Code is stable API, such as "in_progress": the "error" member, and the
+	// last part of the type URI.
+	Code string
+	// Detail is one human sentence about this occurrence.
+	Detail string
+	// Fields names each bad field of a request with what is wrong with it.
+	Fields map[string]string
+	// RetryAfter, when positive, is sent as the Retry-After header and the
+	// retryAfter member: whole seconds until a retry can succeed.
+	RetryAfter int
+	// Reason is a downstream system's own words for a refusal.
+	Reason string
+	// Header holds further headers of the answer, such as WWW-Authenticate.
+	Header map[string]string
+}
+
+// titles are the problem titles of the codes this module answers with: the
+// same for every occurrence of a code. A code not listed takes the status
+// text as its title.
+var titles = map[string]string{
+	// The engine and its middleware.
+	"missing_idempotency_key": "Idempotency key missing",
+	"invalid_idempotency_key": "Idempotency key invalid",
+	"payload_too_large":       "Request body too large",
+	"in_progress":             "Request in progress",
+	"idempotency_key_reused":  "Idempotency key reused",
+	"storage_unavailable":     "Storage unavailable",
+	"corrupt_record":          "Stored record corrupt",
+	"internal_error":          "Internal error",
+	// The order intake.
+	"unsupported_media_type": "Unsupported media type",
+	"malformed_json":         "Malformed JSON",
+	"invalid_order":          "Invalid order",
+	"order_rejected":         "Order rejected",
+	"placement_failed":       "Placement failed",
+	"unauthorized":           "Unauthorized",
+	"misconfigured":          "Worker misconfigured",
+	"not_found":              "Not found",
+	"method_not_allowed":     "Method not allowed",
+}
+
+// Error returns the detail.
+func (p *Problem) Error() string { return p.Detail }
+
+// Title returns the title of the problem's code.
+func (p *Problem) Title() string {
+	if title, ok := titles[p.Code]; ok {
+		return title
+	}
+	return http.StatusText(p.Status)
+}
+
+// problemBody is the JSON form, members in this order.
+type problemBody struct {
+	Type       string            `json:"type"`
+	Title      string            `json:"title"`
+	Status     int               `json:"status"`
+	Detail     string            `json:"detail"`
+	Error      string            `json:"error"`
+	Message    string            `json:"message"`
+	Fields     map[string]string `json:"fields,omitempty"`
+	RetryAfter int               `json:"retryAfter,omitempty"`
+	Reason     string            `json:"reason,omitempty"`
+}
+
+// Response returns the problem as an answer: its body, Content-Type
+// application/problem+json, Retry-After and the extra headers.
+func (p *Problem) Response() Response {
+	body, _ := MarshalJSON(problemBody{ // strings, numbers and a string map: cannot fail
+		Type: ProblemTypeBase + p.Code, Title: p.Title(), Status: p.Status, Detail: p.Detail,
+		Error: p.Code, Message: p.Detail, Fields: p.Fields, RetryAfter: p.RetryAfter, Reason: p.Reason,
+	})
+	header := map[string]string{"Content-Type": ProblemContentType}
+	if p.RetryAfter > 0 {
+		header["Retry-After"] = strconv.Itoa(p.RetryAfter)
+	}
+	for name, value := range p.Header {
+		header[name] = value
+	}
+	return Response{Status: p.Status, Header: header, Body: body}
+}
+
+// Write answers w with the response: its headers, Cache-Control: no-store,
+// a Content-Length, the status and the body.
+func (r Response) Write(w http.ResponseWriter) {
+	h := w.Header()
+	for name, value := range r.Header {
+		h.Set(name, value)
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
+	w.WriteHeader(r.Status)
+	w.Write(r.Body)
+}
+
+// MarshalJSON writes v as JavaScript's JSON.stringify does: "<", ">" and "&"
+// stay as they are instead of becoming \u003c escapes.
+func MarshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
