@@ -57,4 +57,3 @@ func TestCleanupJobLogsOneLine(t *testing.T) {
 		t.Errorf("a failed run: err %v, log %q", err, log.String())
 	}
 }
-
