@@ -1,8 +1,9 @@
 // Package oms is a stand-in order-management service: the order gateway of
-// SPEC §5 as the worker expects one, for the end-to-end suite and for demos
-// (go run ./scripts/oms). It keeps its orders in memory, answers a repeated
-// clientOrderId with its original answer, and can be told, per clientOrderId
-// or for every order, to fail, hang or refuse.
+// docs/downstreams.md as the worker expects one, for the end-to-end suite and
+// for demos (go run ./scripts/oms). It answers a repeated clientOrderId with
+// its original answer through the same idempotency engine as the worker, with
+// the in-memory store: a second, native user of the engine. It can be told,
+// per clientOrderId or for every order, to fail, hang or refuse.
 package oms
 
 import (
@@ -13,6 +14,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/idempotency/memory"
 )
 
 // Plan is how the stand-in answers the calls for one clientOrderId.
@@ -36,17 +40,14 @@ type Server struct {
 	token string
 	log   io.Writer
 
+	orders *idempotency.Handler // POST /orders, at most once per clientOrderId
+
 	mu       sync.Mutex
 	fallback Plan
 	plans    map[string]Plan
-	calls    map[string]int
-	answers  map[string]answer // the kept answer per clientOrderId
+	calls    map[string]int // arrivals per clientOrderId, replays included
+	attempts map[string]int // runs of decide per clientOrderId
 	placed   int
-}
-
-type answer struct {
-	status int
-	body   []byte
 }
 
 // maxHang bounds a hanging call whose caller never gives up.
@@ -59,8 +60,14 @@ func New(token string, fallback Plan, log io.Writer) *Server {
 	if log == nil {
 		log = io.Discard
 	}
-	return &Server{token: token, log: log, fallback: fallback,
-		plans: map[string]Plan{}, calls: map[string]int{}, answers: map[string]answer{}}
+	s := &Server{token: token, log: log, fallback: fallback,
+		plans: map[string]Plan{}, calls: map[string]int{}, attempts: map[string]int{}}
+	// The key is the clientOrderId; failures (5xx, and a hang the caller
+	// gave up on) are not final, so a retry under the same id is decided
+	// again, while a placement or a refusal is kept and repeated.
+	s.orders = idempotency.New(&idempotency.Engine{Store: memory.New(nil)}, http.HandlerFunc(s.decide),
+		idempotency.Options{Required: true, Operation: func(*http.Request) string { return "place" }, Fingerprint: fingerprint})
+	return s
 }
 
 // SetPlan sets the plan for clientOrderID, or for every order without a plan
@@ -117,53 +124,68 @@ type order struct {
 	Symbol        string `json:"symbol"`
 	Side          string `json:"side"`
 	Quantity      uint64 `json:"quantity"`
+	Type          string `json:"type,omitempty"`
+	LimitPrice    string `json:"limitPrice,omitempty"`
+	TimeInForce   string `json:"timeInForce,omitempty"`
 	Client        string `json:"client,omitempty"`
 }
 
+// place counts the call, checks the token, and hands the order to the
+// engine.
 func (s *Server) place(w http.ResponseWriter, r *http.Request) {
-	var o order
-	if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&o); err != nil || o.ClientOrderID == "" {
-		reply(w, http.StatusBadRequest, "bad_request", "the body must be a JSON order with a clientOrderId")
-		return
-	}
-	if r.Header.Get("Idempotency-Key") != o.ClientOrderID || r.Header.Get("Content-Type") != "application/json" {
-		reply(w, http.StatusBadRequest, "bad_request", "Idempotency-Key must be the clientOrderId, Content-Type application/json")
-		return
-	}
+	id := r.Header.Get("Idempotency-Key")
 	s.mu.Lock()
-	s.calls[o.ClientOrderID]++
-	call := s.calls[o.ClientOrderID]
-	fmt.Fprintf(s.log, "oms: order %s (%s %d %s) call %d\n", o.ClientOrderID, o.Side, o.Quantity, o.Symbol, call)
+	s.calls[id]++
+	fmt.Fprintf(s.log, "oms: order %s call %d\n", id, s.calls[id])
+	s.mu.Unlock()
 	if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token {
-		s.mu.Unlock()
 		reply(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
 		return
 	}
-	if kept, ok := s.answers[o.ClientOrderID]; ok {
-		s.mu.Unlock()
-		send(w, kept)
-		return
+	s.orders.ServeHTTP(w, r)
+}
+
+// fingerprint accepts a JSON order whose clientOrderId is its
+// Idempotency-Key, and identifies it by its fields.
+func fingerprint(r *http.Request, body []byte) (string, error) {
+	var o order
+	if err := json.Unmarshal(body, &o); err != nil || o.ClientOrderID == "" ||
+		r.Header.Get("Idempotency-Key") != o.ClientOrderID || r.Header.Get("Content-Type") != "application/json" {
+		return "", &idempotency.Problem{Status: http.StatusBadRequest, Code: "bad_request",
+			Detail: "the body must be a JSON order with a clientOrderId, sent as its Idempotency-Key, with Content-Type application/json"}
 	}
-	plan, ok := s.plans[o.ClientOrderID]
+	canonical, _ := json.Marshal(o) // strings and a number: cannot fail
+	return idempotency.DefaultFingerprint(r, canonical)
+}
+
+// decide answers an order by its plan; the engine runs it at most once per
+// clientOrderId until an answer is final.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
+	call, _ := idempotency.CallFrom(r.Context())
+	id := call.Key
+	s.mu.Lock()
+	s.attempts[id]++
+	attempt := s.attempts[id]
+	plan, ok := s.plans[id]
 	if !ok {
 		plan = s.fallback
 	}
-	if call <= len(plan.First) {
+	if attempt <= len(plan.First) {
 		s.mu.Unlock()
-		s.fail(w, r, plan.First[call-1])
+		s.fail(w, r, plan.First[attempt-1])
 		return
 	}
-	var a answer
 	if plan.Refuse != "" {
-		a = answer{http.StatusUnprocessableEntity, mustJSON(map[string]string{"error": "rejected", "message": plan.Refuse})}
-	} else {
-		s.placed++
-		a = answer{http.StatusCreated, mustJSON(map[string]string{
-			"clientOrderId": o.ClientOrderID, "omsOrderId": "oms-" + strconv.Itoa(s.placed), "status": "accepted"})}
+		s.mu.Unlock()
+		reply(w, http.StatusUnprocessableEntity, "rejected", plan.Refuse)
+		return
 	}
-	s.answers[o.ClientOrderID] = a
+	s.placed++
+	omsOrderID := "oms-" + strconv.Itoa(s.placed)
 	s.mu.Unlock()
-	send(w, a)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write(mustJSON(map[string]string{"clientOrderId": id, "omsOrderId": omsOrderID, "status": "accepted"}))
 }
 
 // fail answers one call with a failure that is not kept.
@@ -173,6 +195,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, how string) {
 		case <-r.Context().Done():
 		case <-time.After(maxHang):
 		}
+		// Nobody reads this, but the engine must see an answer that is not
+		// final, or it would keep an empty 200 for the clientOrderId.
+		reply(w, http.StatusGatewayTimeout, "hung", "the stand-in was told to hang")
 		return
 	}
 	status, err := strconv.Atoi(how)
@@ -183,13 +208,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, how string) {
 }
 
 func reply(w http.ResponseWriter, status int, code, message string) {
-	send(w, answer{status, mustJSON(map[string]string{"error": code, "message": message})})
-}
-
-func send(w http.ResponseWriter, a answer) {
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(a.status)
-	w.Write(a.body)
+	w.WriteHeader(status)
+	w.Write(mustJSON(map[string]string{"error": code, "message": message}))
 }
 
 func mustJSON(v map[string]string) []byte {

@@ -103,6 +103,7 @@ func TestStandInControlTokenAndChecks(t *testing.T) {
 	}
 	req, _ := http.NewRequest("POST", srv.URL+"/orders", strings.NewReader(`{"clientOrderId":"c"}`))
 	req.Header.Set("Idempotency-Key", "not-c")
+	req.Header.Set("Authorization", "Bearer tok")
 	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 400 {
 		t.Errorf("Idempotency-Key other than the clientOrderId: %d, want 400", resp.StatusCode)
 	}
@@ -110,5 +111,49 @@ func TestStandInControlTokenAndChecks(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if string(b) != `{"calls":2,"clientOrderId":"a"}` {
 		t.Errorf("GET /calls: %s", b)
+	}
+}
+
+// The stand-in deduplicates with the idempotency engine: 30 concurrent calls
+// under one clientOrderId place one order, and every answer that is not a
+// 409 (one still in flight) is the kept one.
+func TestStandInPlacesOncePerClientOrderID(t *testing.T) {
+	t.Parallel()
+	s := New("", Plan{}, nil)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	answers := make(chan call, 30)
+	for range 30 {
+		go func() {
+			c, err := post(t, srv.URL, "dup", "", 5*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			answers <- c
+		}()
+	}
+	var kept string
+	for range 30 {
+		c := <-answers
+		switch {
+		case c.status == 409:
+		case c.status == 201 && (kept == "" || c.body == kept):
+			kept = c.body
+		default:
+			t.Errorf("answer %d %s, want 201 with the kept body %s or 409", c.status, c.body, kept)
+		}
+	}
+	s.mu.Lock()
+	placed := s.placed
+	s.mu.Unlock()
+	if placed != 1 {
+		t.Errorf("placed %d orders, want 1", placed)
+	}
+	// Another order under the same clientOrderId is refused, not placed.
+	req, _ := http.NewRequest("POST", srv.URL+"/orders", strings.NewReader(`{"clientOrderId":"dup","symbol":"AAPL","side":"buy","quantity":1}`))
+	req.Header.Set("Idempotency-Key", "dup")
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 422 {
+		t.Errorf("another order under the same clientOrderId: %v %v, want 422", resp, err)
 	}
 }
