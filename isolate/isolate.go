@@ -17,6 +17,7 @@ package isolate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"syscall/js"
@@ -28,7 +29,7 @@ type Options struct {
 	// is dropped unread.
 	MaxBodyBytes int
 	// Scheduled runs on each cron trigger. An error rejects the event; it does
-	// not end the runtime.
+	// not end the runtime. nil rejects every cron event.
 	Scheduled func(context.Context) error
 }
 
@@ -103,6 +104,10 @@ func runScheduled(task func(context.Context) error, id js.Value) {
 		}
 		glue.Call("finish", id, failure)
 	}()
+	if task == nil {
+		err = errors.New("this worker has no cron task")
+		return
+	}
 	err = task(context.Background())
 }
 

@@ -26,9 +26,16 @@ const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
 const STATS_EVERY_EVENTS = 10000;
 
+// The answer when Go gives none: problem details, as every error is
+// (idempotency/problem.go has the same code, title and type).
+const INTERNAL_ERROR_DETAIL = "An internal error occurred. Retrying with the same Idempotency-Key is safe.";
 const INTERNAL_ERROR = JSON.stringify({
+  type: "https://github.com/orderintake/edge/blob/main/docs/problems.md#internal_error",
+  title: "Internal error",
+  status: 500,
+  detail: INTERNAL_ERROR_DETAIL,
   error: "internal_error",
-  message: "An internal error occurred. Retrying with the same Idempotency-Key is safe.",
+  message: INTERNAL_ERROR_DETAIL,
 });
 
 let current; // the runtime new events go to
@@ -197,7 +204,7 @@ function internalError(reason) {
   return new Response(INTERNAL_ERROR, {
     status: 500,
     statusText: "Internal Server Error",
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+    headers: { "Content-Type": "application/problem+json", "Cache-Control": "no-store" },
   });
 }
 

@@ -198,7 +198,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	if cfg.breakdown {
 		start("emptygo", func(dir string) error {
-			return makeBuild(root, dir, "./scripts/bench/fixtures/emptygo", filepath.Join(fixtures, "emptygo", "wrangler.toml"))
+			return devserver.BuildWorker(dir, "./scripts/bench/fixtures/emptygo", filepath.Join(fixtures, "emptygo", "wrangler.toml"))
 		})
 		start("perrequest", func(dir string) error {
 			return buildWorkerVariant(root, dir, "const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;")
@@ -211,7 +211,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	if cfg.tinygo {
 		start("tinygo", func(dir string) error {
-			return makeBuild(root, dir, ".", filepath.Join(root, "wrangler.toml"), "TINYGO=1")
+			return devserver.BuildWorker(dir, ".", filepath.Join(root, "wrangler.toml"), "TINYGO=1")
 		})
 	}
 	if cfg.d1 {
@@ -393,28 +393,13 @@ func startAll(starts map[string]func() (devserver.Options, error)) (map[string]*
 	return servers, errors.Join(errs...)
 }
 
-// makeBuild builds the main package pkg with `make build` into dir, beside a
-// copy of the wrangler.toml at toml.
-func makeBuild(root, dir, pkg, toml string, makeArgs ...string) error {
-	cmd := exec.Command("make", append([]string{"build", "BUILD=" + dir, "PKG=" + pkg}, makeArgs...)...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s: %w\n%s", strings.Join(cmd.Args, " "), err, out)
-	}
-	b, err := os.ReadFile(toml)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), b, 0o644)
-}
-
 // buildWorkerVariant builds the worker into dir and changes one line of its
 // glue: "perrequest" retires each Go runtime after one event (a runtime per
 // request, as syumai/workers' generated glue runs Go, on the same module);
 // "worker-unlogged" silences console.log, to compare with the floor's
 // unlogged path.
 func buildWorkerVariant(root, dir, from, to string) error {
-	if err := makeBuild(root, dir, ".", filepath.Join(root, "wrangler.toml")); err != nil {
+	if err := devserver.BuildWorker(dir, ".", filepath.Join(root, "wrangler.toml")); err != nil {
 		return err
 	}
 	glue := filepath.Join(dir, "worker.mjs")

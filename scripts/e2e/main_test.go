@@ -121,7 +121,8 @@ func (r reply) String() string {
 
 // send makes one request; headers are name, value pairs, and a name given
 // twice is sent as two header lines. Every response of the worker must be
-// JSON (SPEC §1), so send checks that for all of them.
+// JSON, and every error problem details (docs/contract.md), so send checks
+// that for all of them.
 func send(t *testing.T, w *worker, method, path, body string, headers ...string) reply {
 	t.Helper()
 	w.traffic.RLock()
@@ -153,8 +154,12 @@ func do(t *testing.T, w *worker, method, path, body string, headers ...string) r
 		t.Fatalf("%s %s: reading the body: %v", method, path, err)
 	}
 	r := reply{status: resp.StatusCode, header: resp.Header, body: b}
-	if ct := resp.Header.Values("Content-Type"); len(ct) != 1 || ct[0] != "application/json" {
-		t.Errorf("%s %s: Content-Type %q, want exactly application/json (answer: %s)", method, path, ct, r)
+	wantCT := "application/json"
+	if r.status >= 400 {
+		wantCT = idempotency.ProblemContentType
+	}
+	if ct := resp.Header.Values("Content-Type"); len(ct) != 1 || ct[0] != wantCT {
+		t.Errorf("%s %s: Content-Type %q, want exactly %s (answer: %s)", method, path, ct, wantCT, r)
 	}
 	return r
 }
@@ -174,9 +179,10 @@ func newKey() string {
 	return "e2e-" + uuid.NewString()
 }
 
-// wantError checks an error answer: status, code and the error shape of
-// SPEC §1, with no members beyond error, message and the extras the code
-// allows. It returns the decoded body.
+// wantError checks an error answer: status, code and the problem details
+// of docs/contract.md (type, title, status, detail, and error and message
+// kept), with no members beyond those and the extras the code allows. It
+// returns the decoded body.
 func wantError(t *testing.T, r reply, status int, code string, extras ...string) map[string]any {
 	t.Helper()
 	if r.status != status {
@@ -190,10 +196,16 @@ func wantError(t *testing.T, r reply, status int, code string, extras ...string)
 	if body["error"] != code {
 		t.Errorf("error code %v, want %q (answer: %s)", body["error"], code, r)
 	}
-	if msg, _ := body["message"].(string); strings.TrimSpace(msg) == "" {
-		t.Errorf("error body has no message (answer: %s)", r)
+	if msg, _ := body["message"].(string); strings.TrimSpace(msg) == "" || body["detail"] != msg {
+		t.Errorf("error body has no message, or a detail other than it (answer: %s)", r)
 	}
-	allowed := map[string]bool{"error": true, "message": true}
+	if body["type"] != idempotency.ProblemTypeBase+code || body["status"] != float64(status) {
+		t.Errorf("problem type %v and status %v, want %s and %d (answer: %s)", body["type"], body["status"], idempotency.ProblemTypeBase+code, status, r)
+	}
+	if title, _ := body["title"].(string); title == "" {
+		t.Errorf("problem without a title (answer: %s)", r)
+	}
+	allowed := map[string]bool{"type": true, "title": true, "status": true, "detail": true, "error": true, "message": true}
 	for _, e := range extras {
 		allowed[e] = true
 		if _, ok := body[e]; !ok {

@@ -482,6 +482,24 @@ func (b *build) make() error {
 	return b.err
 }
 
+// BuildWorker builds the main package pkg (such as ./examples/webhook) with
+// `make build` into dir, beside a copy of the wrangler.toml at toml, for
+// Options.WorkerDir. TINYGO=1 in the environment makes it a TinyGo build.
+func BuildWorker(dir, pkg, toml string, makeArgs ...string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	if err := run(root, "make", append([]string{"build", "BUILD=" + dir, "PKG=" + pkg}, makeArgs...)...); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(toml)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), b, 0o644)
+}
+
 // withBuildLock runs fn holding a lock on the build directory, shared for
 // reading it and exclusive for `make build`, so that no process using this
 // package (the e2e suite, scripts/race) copies a half-written build of
