@@ -6,8 +6,10 @@
 // attempt, so a retry can never place the order twice: the worker answers a
 // retry with the original receipt. The retry policy:
 //
-//   - Retried: a network error or timeout (no answer), 409 in_progress, 429,
-//     500 internal_error, 502, 503 and 504. Every other answer is final:
+//   - Retried: a network error or timeout (no answer, or a success whose
+//     body was cut off; but not a TLS certificate error), 409 in_progress,
+//     429, 500 internal_error, 502, 503 and 504 (a proxy's gateway timeout).
+//     Every other answer is final:
 //     400, 401, 413, 415, 422 and every other 4xx, and a 500 other than
 //     internal_error (misconfigured, corrupt_record: asking again changes
 //     nothing).
@@ -18,14 +20,14 @@
 //     without the header, the body's retryAfter member) that asks for longer
 //     than that draw is honoured: the wait is then exactly Retry-After, which
 //     may exceed MaxBackoff up to MaxRetryAfter (60 s). An answer that asks
-//     for longer than MaxRetryAfter ends Submit at once with that answer's
-//     *Error (its RetryAfter says when the worker will take the retry):
+//     for longer ends Submit at once with an error wrapping that answer's
+//     *Error, whose RetryAfter says when the worker will take the retry:
 //     Submit neither blocks for minutes nor retries earlier than asked.
 //   - At most Client.MaxAttempts attempts (default 5), and never past the
 //     context's deadline: when the next wait would end after the deadline,
-//     Submit returns at once, without waiting, an error for which both
-//     errors.Is(err, context.DeadlineExceeded) and errors.As(err, &*Error)
-//     (when the last attempt had an answer) hold.
+//     Submit returns at once, without waiting, with an error that wraps both
+//     context.DeadlineExceeded (errors.Is) and the last answer's *Error
+//     (errors.As), when an attempt got one.
 //
 // Submit bounds each attempt only by the context and Client.HTTPClient (its
 // Timeout); http.DefaultClient has none, so give the context a deadline.
@@ -97,9 +99,11 @@ type Client struct {
 // Submit posts o to BaseURL+"/orders" under key (empty: a new random UUID) and
 // retries safely, as the package documentation describes. It returns the
 // receipt of a 201 (placed), a 202 (queue mode: status "queued") or a 200 (a
-// replay: the original receipt). Its error is an *Error for an answer it may
-// not retry or gave up on, possibly wrapped with the context's error; or, when
-// no attempt got an answer, the last network error.
+// replay: the original receipt). Its error is the *Error of an answer that is
+// final or the last of MaxAttempts; when Submit stops for another reason (the
+// context, a Retry-After beyond MaxRetryAfter, attempts that all went without
+// an answer) an error wrapping the last outcome, the last *Error and the
+// context's error; or, before any attempt, what is wrong with the arguments.
 func (c *Client) Submit(ctx context.Context, key string, o order.Order) (order.Receipt, error) {
 	endpoint, err := c.endpoint()
 	if err != nil {
@@ -310,7 +314,8 @@ func (c *Client) pause(ctx context.Context, d time.Duration) error {
 
 // sleep waits d or until ctx is done. A Go timer is fine here: this package
 // runs in the worker's callers, never in the worker, where Go timers on the
-// request path hang requests under workerd (see the README).
+// request path hang requests under workerd (see the README); a check that
+// forbids Go timers in worker code must leave client/ out.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
