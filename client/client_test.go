@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -776,5 +777,42 @@ func TestSleep(t *testing.T) {
 	}
 	if err := sleep(context.Background(), time.Microsecond); err != nil {
 		t.Errorf("sleep 1µs: %v", err)
+	}
+}
+
+// A receipt cut off in transfer is as good as no answer: retried.
+func TestReceiptCutOffIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newFakeWorker(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", fmt.Sprint(len(receiptBody)))
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, receiptBody[:20]) // the server closes the connection short of the length
+	}, created)
+	c, ft := newClient(f)
+	rc, err := c.Submit(context.Background(), "k", msft)
+	if err != nil || rc != wantReceipt {
+		t.Fatalf("Submit: %+v, %v", rc, err)
+	}
+	if n, w := len(f.requests()), ft.waits(); n != 2 || len(w) != 1 {
+		t.Errorf("%d attempts, waits %v; want 2 attempts, one wait", n, w)
+	}
+}
+
+// A certificate that does not verify will not verify on a retry either.
+func TestCertificateErrorIsNotRetried(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(created))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshake, expected
+	srv.StartTLS()
+	defer srv.Close()
+	ft := &fakeTime{now: time.Now()}
+	c := ft.install(&Client{BaseURL: srv.URL}) // http.DefaultClient does not trust the test certificate
+	_, err := c.Submit(context.Background(), "k", msft)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("error %v, want the certificate error", err)
+	}
+	if w := ft.waits(); len(w) != 0 {
+		t.Errorf("waits %v: it retried", w)
 	}
 }
