@@ -159,14 +159,14 @@ func (c *Client) Submit(ctx context.Context, key string, o order.Order) (order.R
 		if e != nil {
 			retryAfter = e.RetryAfter
 		}
-		if retryAfter > MaxRetryAfter {
-			return order.Receipt{}, stop(n, nil,
-				fmt.Sprintf("the worker asks to retry in %v, longer than the %v the client waits", retryAfter, MaxRetryAfter))
-		}
 		wait := max(c.backoff(n), retryAfter)
 		if deadline, ok := ctx.Deadline(); ok && c.clock().Add(wait).After(deadline) {
 			return order.Receipt{}, stop(n, context.DeadlineExceeded,
 				fmt.Sprintf("the next attempt, in %v, would start after the context's deadline", wait.Round(time.Millisecond)))
+		}
+		if retryAfter > MaxRetryAfter {
+			return order.Receipt{}, stop(n, nil,
+				fmt.Sprintf("the worker asks to retry in %v, longer than the %v the client waits", retryAfter, MaxRetryAfter))
 		}
 		if err := c.pause(ctx, wait); err != nil {
 			return order.Receipt{}, stop(n, err, "the context ended while waiting to retry")

@@ -495,6 +495,7 @@ func TestDeadlineShorterThanRetryAfter(t *testing.T) {
 			problem(503, "storage_unavailable", "", "Retry-After", "10"),
 			problem(409, "in_progress", "", "Retry-After", "20"),
 		}, 25 * time.Second, []time.Duration{10 * time.Second}, "in_progress"},
+		{"a Retry-After beyond MaxRetryAfter", []step{problem(429, "rate_limited", "", "Retry-After", "120")}, 30 * time.Second, nil, "rate_limited"},
 		{"the backoff", []step{problem(503, "storage_unavailable", ""), problem(503, "storage_unavailable", "")}, 600 * time.Millisecond,
 			[]time.Duration{250 * time.Millisecond}, "storage_unavailable"},
 	} {
