@@ -113,7 +113,7 @@ func rawPost(w *worker, key, body string) (reply, error) {
 func TestOrderClientRacesADuplicate(t *testing.T) {
 	t.Parallel()
 	w := leaseWorker.get(t)
-	const rounds = 8
+	const rounds = 6
 	var clientMet409, rawMet409 int
 	for round := range rounds {
 		key := newKey()
