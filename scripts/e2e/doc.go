@@ -39,6 +39,7 @@
 //     workerd and fails the next request.
 //   - A 409 from a claim the worker wrote itself: over HTTP its claim is
 //     followed by its result within milliseconds; the 409 is tested against a
-//     claim written into KV (TestPendingClaims), and concurrent duplicates
-//     (TestConcurrentDuplicates) may or may not meet one.
+//     claim written into KV (TestPendingClaims, and TestOrderClientWaitsOutALiveClaim
+//     for the client's wait), and concurrent duplicates (TestConcurrentDuplicates,
+//     TestOrderClientRacesADuplicate) may or may not meet one.
 package e2e
