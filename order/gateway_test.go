@@ -130,7 +130,7 @@ func TestGatewayOutcomes(t *testing.T) {
 			w := newWorker(t).gatewayTo(d.URL)
 			first := w.post("k", msft100)
 			if tt.code == "" {
-				if first.Code != tt.status || receiptOf(t, first).OrderID != OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()) {
+				if first.Code != tt.status || receiptOf(t, first).OrderID != OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
 					t.Fatalf("got %d %s, want a %d receipt", first.Code, first.Body.String(), tt.status)
 				}
 			} else if e := wantError(t, first, tt.status, tt.code); e.Reason != tt.reason {
@@ -168,7 +168,9 @@ func TestGatewayOutcomes(t *testing.T) {
 // SPEC §5: what the worker sends the gateway.
 func TestGatewayRequest(t *testing.T) {
 	t.Parallel()
-	id := func(scope string) string { return OrderID(scope, "k", Order{"MSFT", "buy", 100}.Fingerprint()) }
+	id := func(scope string) string {
+		return OrderID(scope, "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint())
+	}
 	tests := []struct {
 		name     string
 		worker   func(t *testing.T) *worker

@@ -11,8 +11,8 @@ import (
 
 func TestOrderIDIsDeterministicPerScopeKeyAndOrder(t *testing.T) {
 	t.Parallel()
-	fp := Order{"MSFT", "buy", 100}.Fingerprint()
-	other := Order{"MSFT", "buy", 101}.Fingerprint()
+	fp := Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()
+	other := Order{Symbol: "MSFT", Side: "buy", Quantity: 101}.Fingerprint()
 	id := OrderID("", "k1", fp)
 	if again := OrderID("", "k1", fp); again != id {
 		t.Fatalf("same request, two ids: %s, %s", id, again)
@@ -44,7 +44,7 @@ func TestReceiptTimeIsJavaScriptISOString(t *testing.T) {
 		{time.Date(2026, 11, 23, 15, 30, 50, 7e6, time.FixedZone("CET", 3600)), "2026-11-23T14:30:50.007Z"},
 	}
 	for _, tt := range tests {
-		r, _ := MintReceipt{Now: func() time.Time { return tt.in }}.Place(context.Background(), "id", "", Order{"MSFT", "buy", 1})
+		r, _ := MintReceipt{Now: func() time.Time { return tt.in }}.Place(context.Background(), "id", "", Order{Symbol: "MSFT", Side: "buy", Quantity: 1})
 		if r.AcceptedAt != tt.want || !isoString.MatchString(r.AcceptedAt) {
 			t.Errorf("acceptedAt for %v = %q, want %q", tt.in, r.AcceptedAt, tt.want)
 		}
