@@ -236,7 +236,7 @@ func TestInvalidOrderNamesEveryFieldAndLeavesTheKeyFree(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
 	e := wantError(t, w.post("k", `{"symbol":"","side":"hold","quantity":"1","price":2}`), 422, "invalid_order")
-	want := map[string]string{"symbol": "must be 1 to 32 characters", "side": `must be "buy" or "sell"`,
+	want := map[string]string{"symbol": "must be 1 to 32 visible ASCII characters (0x21-0x7E)", "side": `must be "buy" or "sell"`,
 		"quantity": "must be a JSON number", "price": "unknown field"}
 	if fmt.Sprint(e.Fields) != fmt.Sprint(want) {
 		t.Errorf("fields = %v, want %v", e.Fields, want)
