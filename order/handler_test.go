@@ -297,7 +297,7 @@ func TestCreatedThenReplayedByteForByte(t *testing.T) {
 	if created.Code != 201 {
 		t.Fatalf("first: %d %s", created.Code, created.Body.String())
 	}
-	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"acceptedAt":"2026-11-23T14:30:50.123Z"}`,
+	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`,
 		OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()))
 	if created.Body.String() != wantBody {
 		t.Fatalf("receipt\n got %s\nwant %s", created.Body.String(), wantBody)
