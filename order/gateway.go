@@ -24,6 +24,7 @@ type Fetcher interface {
 // FetchFunc makes a function, such as isolate.Fetch, a Fetcher.
 type FetchFunc func(req *http.Request, timeout time.Duration) (*http.Response, error)
 
+// Fetch calls f.
 func (f FetchFunc) Fetch(req *http.Request, timeout time.Duration) (*http.Response, error) {
 	return f(req, timeout)
 }
@@ -47,6 +48,7 @@ type Refusal struct {
 	Reason string // the gateway's own words, for the client
 }
 
+// Error says who refused, with which status; the reason is for the client.
 func (r *Refusal) Error() string {
 	return fmt.Sprintf("the order gateway refused the order with %d %s", r.Status, http.StatusText(r.Status))
 }
@@ -54,11 +56,17 @@ func (r *Refusal) Error() string {
 // maxReasonChars bounds the gateway's words passed on to the client.
 const maxReasonChars = 200
 
+// gatewayOrder is the body sent to the gateway (SPEC §5), its members in the
+// receipt's order: limitPrice only on a limit order, client only when client
+// scoping is on.
 type gatewayOrder struct {
 	ClientOrderID string `json:"clientOrderId"`
 	Symbol        string `json:"symbol"`
 	Side          string `json:"side"`
 	Quantity      uint64 `json:"quantity"`
+	Type          string `json:"type"`
+	LimitPrice    string `json:"limitPrice,omitempty"`
+	TimeInForce   string `json:"timeInForce"`
 	Client        string `json:"client,omitempty"`
 }
 
@@ -67,7 +75,9 @@ type gatewayOrder struct {
 // anything else, a network error or the timeout included, is an error: the
 // order may or may not exist, and a retry under the same id settles it.
 func (g Gateway) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
-	body, err := marshalJSON(gatewayOrder{orderID, o.Symbol, o.Side, o.Quantity, client})
+	o = o.withDefaults()
+	body, err := marshalJSON(gatewayOrder{ClientOrderID: orderID, Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity,
+		Type: o.Type, LimitPrice: o.LimitPrice, TimeInForce: o.TimeInForce, Client: client})
 	if err != nil {
 		return Receipt{}, err
 	}

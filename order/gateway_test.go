@@ -130,7 +130,7 @@ func TestGatewayOutcomes(t *testing.T) {
 			w := newWorker(t).gatewayTo(d.URL)
 			first := w.post("k", msft100)
 			if tt.code == "" {
-				if first.Code != tt.status || receiptOf(t, first).OrderID != OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()) {
+				if first.Code != tt.status || receiptOf(t, first).OrderID != OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
 					t.Fatalf("got %d %s, want a %d receipt", first.Code, first.Body.String(), tt.status)
 				}
 			} else if e := wantError(t, first, tt.status, tt.code); e.Reason != tt.reason {
@@ -168,7 +168,9 @@ func TestGatewayOutcomes(t *testing.T) {
 // SPEC §5: what the worker sends the gateway.
 func TestGatewayRequest(t *testing.T) {
 	t.Parallel()
-	id := func(scope string) string { return OrderID(scope, "k", Order{"MSFT", "buy", 100}.Fingerprint()) }
+	id := func(scope string) string {
+		return OrderID(scope, "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint())
+	}
 	tests := []struct {
 		name     string
 		worker   func(t *testing.T) *worker
@@ -178,11 +180,11 @@ func TestGatewayRequest(t *testing.T) {
 		wantAuth string
 	}{
 		{"open, with a token", newWorker, func(w *worker) { w.post("k", msft100) }, gatewayToken,
-			`{"clientOrderId":"` + id("") + `","symbol":"MSFT","side":"buy","quantity":100}`, "Bearer " + gatewayToken},
+			`{"clientOrderId":"` + id("") + `","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day"}`, "Bearer " + gatewayToken},
 		{"open, without a token", newWorker, func(w *worker) { w.post("k", msft100) }, "",
-			`{"clientOrderId":"` + id("") + `","symbol":"MSFT","side":"buy","quantity":100}`, ""},
+			`{"clientOrderId":"` + id("") + `","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day"}`, ""},
 		{"client scoping on", newAuthWorker, func(w *worker) { w.postAs(acmeToken, "k", `{"quantity":1e2,"symbol":"MSFT","side":"buy"}`) }, gatewayToken,
-			`{"clientOrderId":"` + id("acme") + `","symbol":"MSFT","side":"buy","quantity":100,"client":"acme"}`, "Bearer " + gatewayToken},
+			`{"clientOrderId":"` + id("acme") + `","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","client":"acme"}`, "Bearer " + gatewayToken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,6 +210,51 @@ func TestGatewayRequest(t *testing.T) {
 			if h.Get("Content-Type") != "application/json" || h.Get("Idempotency-Key") != sent.ClientOrderID || h.Get("Authorization") != tt.wantAuth {
 				t.Errorf("headers Content-Type %q, Idempotency-Key %q (clientOrderId %q), Authorization %q; want application/json, the clientOrderId, %q",
 					h.Get("Content-Type"), h.Get("Idempotency-Key"), sent.ClientOrderID, h.Get("Authorization"), tt.wantAuth)
+			}
+		})
+	}
+}
+
+// SPEC §5: the body for every kind of order, sent by Gateway.Place itself.
+func TestGatewayBody(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		o      Order
+		client string
+		want   string
+	}{
+		{"a market order built in Go", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}, "",
+			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day"}`},
+		{"a market order", market("MSFT", "buy", 100), "",
+			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day"}`},
+		{"a market order, good till cancelled, scoped", Order{Symbol: "MSFT", Side: "sell", Quantity: 7, Type: TypeMarket, TimeInForce: TimeInForceGTC}, "acme",
+			`{"clientOrderId":"id-1","symbol":"MSFT","side":"sell","quantity":7,"type":"market","timeInForce":"gtc","client":"acme"}`},
+		{"a limit order", limit("MSFT", "buy", 100, "123.45", TimeInForceDay), "",
+			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":100,"type":"limit","limitPrice":"123.45","timeInForce":"day"}`},
+		{"a limit order, immediate or cancel, scoped", limit("BTC-USD", "buy", 2, "0.00000001", TimeInForceIOC), "acme",
+			`{"clientOrderId":"id-1","symbol":"BTC-USD","side":"buy","quantity":2,"type":"limit","limitPrice":"0.00000001","timeInForce":"ioc","client":"acme"}`},
+		{"a limit order built in Go, its price not canonical", Order{Symbol: "MSFT", Side: "buy", Quantity: 1, Type: TypeLimit, LimitPrice: "0123.450"}, "",
+			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":1,"type":"limit","limitPrice":"123.45","timeInForce":"day"}`},
+		{"a symbol marshalJSON leaves unescaped", market("A&B<C>", "buy", 1), "",
+			`{"clientOrderId":"id-1","symbol":"A&B<C>","side":"buy","quantity":1,"type":"market","timeInForce":"day"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := newDownstream(t, answer(201, ``))
+			at := time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
+			g := Gateway{URL: d.URL, Timeout: time.Second, Fetcher: FetchFunc(clientFetch), Now: func() time.Time { return at }}
+			r, err := g.Place(context.Background(), "id-1", tt.client, tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls := d.called(); len(calls) != 1 || calls[0].body != tt.want {
+				t.Fatalf("sent %+v\nwant one call with %s", calls, tt.want)
+			}
+			want, _ := MintReceipt{Now: func() time.Time { return at }}.Place(context.Background(), "id-1", tt.client, tt.o)
+			if r != want {
+				t.Errorf("receipt %+v, want %+v", r, want)
 			}
 		})
 	}

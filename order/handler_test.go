@@ -278,7 +278,7 @@ func TestInvalidOrderNamesEveryFieldAndLeavesTheKeyFree(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
 	e := wantError(t, w.post("k", `{"symbol":"","side":"hold","quantity":"1","price":2}`), 422, "invalid_order")
-	want := map[string]string{"symbol": "must be 1 to 32 characters", "side": `must be "buy" or "sell"`,
+	want := map[string]string{"symbol": "must be 1 to 32 visible ASCII characters (0x21-0x7E)", "side": `must be "buy" or "sell"`,
 		"quantity": "must be a JSON number", "price": "unknown field"}
 	if fmt.Sprint(e.Fields) != fmt.Sprint(want) {
 		t.Errorf("fields = %v, want %v", e.Fields, want)
@@ -339,8 +339,8 @@ func TestCreatedThenReplayedByteForByte(t *testing.T) {
 	if created.Code != 201 {
 		t.Fatalf("first: %d %s", created.Code, created.Body.String())
 	}
-	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"acceptedAt":"2026-11-23T14:30:50.123Z"}`,
-		OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()))
+	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`,
+		OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()))
 	if created.Body.String() != wantBody {
 		t.Fatalf("receipt\n got %s\nwant %s", created.Body.String(), wantBody)
 	}
@@ -579,7 +579,7 @@ func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
 	wantError(t, w.post("k", msft100), 502, "placement_failed")
 	w.placer.fail = nil
 	rec := w.post("k", msft100)
-	if rec.Code != 201 || receiptOf(t, rec).OrderID != OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()) {
+	if rec.Code != 201 || receiptOf(t, rec).OrderID != OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
 		t.Fatalf("retry: %d %s", rec.Code, rec.Body.String())
 	}
 	if lines := w.logs.lines(); lines[0].OrderID != receiptOf(t, rec).OrderID {
@@ -708,7 +708,7 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	rival := mustJSON(t, idempotency.Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	rival := mustJSON(t, idempotency.Claim{Fingerprint: Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	w.placer.fail = errors.New("gateway down")
 	w.placer.during = func() {
 		if err := w.kv.Put(context.Background(), "pending:k", rival, 60); err != nil {
@@ -730,7 +730,7 @@ func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 func TestAClaimWithoutAClaimIDStillHoldsItsKey(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	old := mustJSON(t, idempotency.Claim{Fingerprint: Order{"MSFT", "buy", 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	old := mustJSON(t, idempotency.Claim{Fingerprint: Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	if strings.Contains(old, "claimId") {
 		t.Fatalf("%s: an old claim has no claimId", old)
 	}
@@ -757,12 +757,12 @@ func TestOneLogLinePerIntakeRequestWithoutTheOrder(t *testing.T) {
 	if got := strings.Join(events, " "); got != "placed/201 replayed/200 key_reused/422" {
 		t.Errorf("log events %q", got)
 	}
-	id := OrderID("", "k", Order{"SECRETSYM", "buy", 100}.Fingerprint())
+	id := OrderID("", "k", Order{Symbol: "SECRETSYM", Side: "buy", Quantity: 100}.Fingerprint())
 	if lines[0].OrderID != id || lines[1].OrderID != id {
 		t.Errorf("log order ids %q %q, want %q", lines[0].OrderID, lines[1].OrderID, id)
 	}
 	// The refused order is logged under its own id, not the stored one's.
-	if want := OrderID("", "k", Order{"MSFT", "buy", 100}.Fingerprint()); lines[2].OrderID != want {
+	if want := OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()); lines[2].OrderID != want {
 		t.Errorf("key_reused logged order id %q, want %q", lines[2].OrderID, want)
 	}
 	if raw := w.logs.b.String(); strings.Contains(raw, "SECRETSYM") || !strings.Contains(raw, `"elapsedMs":`) {

@@ -7,14 +7,20 @@ import (
 	"github.com/google/uuid"
 )
 
-// Receipt is the body of a 201; its fields marshal in this order.
+// Receipt is the body of a 201; its fields marshal in this order (SPEC §4).
+// MintReceipt fills Type and TimeInForce on every receipt, and LimitPrice on
+// a limit order's. A receipt the first version stored has none of the three:
+// it decodes with them empty, and re-encodes to the same bytes.
 type Receipt struct {
-	OrderID    string `json:"orderId"`
-	Status     string `json:"status"`
-	Symbol     string `json:"symbol"`
-	Side       string `json:"side"`
-	Quantity   uint64 `json:"quantity"`
-	AcceptedAt string `json:"acceptedAt"`
+	OrderID     string `json:"orderId"`
+	Status      string `json:"status"`
+	Symbol      string `json:"symbol"`
+	Side        string `json:"side"`
+	Quantity    uint64 `json:"quantity"`
+	Type        string `json:"type,omitempty"`
+	LimitPrice  string `json:"limitPrice,omitempty"`
+	TimeInForce string `json:"timeInForce,omitempty"`
+	AcceptedAt  string `json:"acceptedAt"`
 }
 
 // orderIDNamespace is this service's version-5 UUID namespace. Changing it
@@ -51,13 +57,18 @@ type MintReceipt struct {
 	Now func() time.Time
 }
 
+// Place writes the receipt of o, accepted now, with its defaults filled in.
 func (m MintReceipt) Place(_ context.Context, orderID, _ string, o Order) (Receipt, error) {
+	o = o.withDefaults()
 	return Receipt{
-		OrderID:    orderID,
-		Status:     "accepted",
-		Symbol:     o.Symbol,
-		Side:       o.Side,
-		Quantity:   o.Quantity,
-		AcceptedAt: formatTime(m.Now()),
+		OrderID:     orderID,
+		Status:      "accepted",
+		Symbol:      o.Symbol,
+		Side:        o.Side,
+		Quantity:    o.Quantity,
+		Type:        o.Type,
+		LimitPrice:  o.LimitPrice,
+		TimeInForce: o.TimeInForce,
+		AcceptedAt:  formatTime(m.Now()),
 	}, nil
 }

@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"testing"
 	"time"
@@ -11,8 +12,8 @@ import (
 
 func TestOrderIDIsDeterministicPerScopeKeyAndOrder(t *testing.T) {
 	t.Parallel()
-	fp := Order{"MSFT", "buy", 100}.Fingerprint()
-	other := Order{"MSFT", "buy", 101}.Fingerprint()
+	fp := Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()
+	other := Order{Symbol: "MSFT", Side: "buy", Quantity: 101}.Fingerprint()
 	id := OrderID("", "k1", fp)
 	if again := OrderID("", "k1", fp); again != id {
 		t.Fatalf("same request, two ids: %s, %s", id, again)
@@ -44,9 +45,59 @@ func TestReceiptTimeIsJavaScriptISOString(t *testing.T) {
 		{time.Date(2026, 11, 23, 15, 30, 50, 7e6, time.FixedZone("CET", 3600)), "2026-11-23T14:30:50.007Z"},
 	}
 	for _, tt := range tests {
-		r, _ := MintReceipt{Now: func() time.Time { return tt.in }}.Place(context.Background(), "id", "", Order{"MSFT", "buy", 1})
+		r, _ := MintReceipt{Now: func() time.Time { return tt.in }}.Place(context.Background(), "id", "", Order{Symbol: "MSFT", Side: "buy", Quantity: 1})
 		if r.AcceptedAt != tt.want || !isoString.MatchString(r.AcceptedAt) {
 			t.Errorf("acceptedAt for %v = %q, want %q", tt.in, r.AcceptedAt, tt.want)
 		}
+	}
+}
+
+// SPEC §4: the receipt's members, in order, for every kind of order.
+func TestReceiptBody(t *testing.T) {
+	t.Parallel()
+	at := func() time.Time { return time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC) }
+	tests := []struct {
+		o    Order
+		want string
+	}{
+		{Order{Symbol: "MSFT", Side: "buy", Quantity: 100},
+			`{"orderId":"id","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`},
+		{market("MSFT", "buy", 100),
+			`{"orderId":"id","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`},
+		{Order{Symbol: "MSFT", Side: "sell", Quantity: 100, Type: TypeMarket, TimeInForce: TimeInForceIOC},
+			`{"orderId":"id","status":"accepted","symbol":"MSFT","side":"sell","quantity":100,"type":"market","timeInForce":"ioc","acceptedAt":"2026-11-23T14:30:50.123Z"}`},
+		{limit("MSFT", "buy", 100, "123.45", TimeInForceDay),
+			`{"orderId":"id","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"limit","limitPrice":"123.45","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`},
+		{Order{Symbol: "BRK.B", Side: "sell", Quantity: 3, Type: TypeLimit, LimitPrice: "0400.10", TimeInForce: TimeInForceGTC},
+			`{"orderId":"id","status":"accepted","symbol":"BRK.B","side":"sell","quantity":3,"type":"limit","limitPrice":"400.1","timeInForce":"gtc","acceptedAt":"2026-11-23T14:30:50.123Z"}`},
+	}
+	for _, tt := range tests {
+		r, err := MintReceipt{Now: at}.Place(context.Background(), "id", "", tt.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := json.Marshal(r)
+		if err != nil || string(body) != tt.want {
+			t.Errorf("receipt of %+v\n got %s\nwant %s", tt.o, body, tt.want)
+		}
+	}
+}
+
+// A receipt the first version stored (no type, no timeInForce) still decodes,
+// and encodes back to its own bytes.
+func TestFirstVersionReceiptDecodes(t *testing.T) {
+	t.Parallel()
+	const v1 = `{"orderId":"7224ca73-2aa5-5bc6-9194-b07395500fa7","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"acceptedAt":"2026-11-23T14:30:50.123Z"}`
+	var r Receipt
+	if err := json.Unmarshal([]byte(v1), &r); err != nil {
+		t.Fatal(err)
+	}
+	want := Receipt{OrderID: "7224ca73-2aa5-5bc6-9194-b07395500fa7", Status: "accepted", Symbol: "MSFT", Side: "buy",
+		Quantity: 100, AcceptedAt: "2026-11-23T14:30:50.123Z"}
+	if r != want {
+		t.Errorf("decoded %+v, want %+v", r, want)
+	}
+	if again, _ := json.Marshal(r); string(again) != v1 {
+		t.Errorf("re-encoded\n got %s\nwant %s", again, v1)
 	}
 }
