@@ -75,7 +75,7 @@ type gatewayOrder struct {
 // anything else, a network error or the timeout included, is an error: the
 // order may or may not exist, and a retry under the same id settles it.
 func (g Gateway) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	body, err := marshalJSON(gatewayOrder{ClientOrderID: orderID, Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity,
 		Type: o.Type, LimitPrice: o.LimitPrice, TimeInForce: o.TimeInForce, Client: client})
 	if err != nil {

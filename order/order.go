@@ -1,6 +1,8 @@
-// Package order is order intake in pure Go: request checks, the order and its
-// receipt, the idempotency state machine and the HTTP handler. It builds and
-// tests natively; only main.go and the KV adapter need Wasm.
+// Package order is the order domain of the order-intake worker, in pure Go:
+// parsing and validating an order, its canonical form and fingerprint, its
+// receipt and order id, the placers (minting a receipt, or an order gateway),
+// and the HTTP handler that puts the idempotency engine (package idempotency)
+// in front of placing one order. It builds and tests natively.
 package order
 
 import (
@@ -55,9 +57,9 @@ type Order struct {
 	TimeInForce string `json:"timeInForce,omitempty"`
 }
 
-// withDefaults is o with its defaults filled in and its price in canonical
+// WithDefaults returns o with its defaults filled in and its price in canonical
 // form (when it is a valid price), as ParseOrder returns an order.
-func (o Order) withDefaults() Order {
+func (o Order) WithDefaults() Order {
 	if o.Type == "" {
 		o.Type = TypeMarket
 	}
@@ -332,7 +334,7 @@ type fingerprintV struct {
 
 // canonical is the JSON that Fingerprint hashes.
 func (o Order) canonical() []byte {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	c := fingerprintV{Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity, LimitPrice: o.LimitPrice}
 	if o.Type != TypeMarket {
 		c.Type = o.Type

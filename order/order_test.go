@@ -260,7 +260,7 @@ func TestEmptyDefaultsAreTheDefaults(t *testing.T) {
 		{Order{Symbol: "MSFT", Side: "buy", Quantity: 100, Type: TypeLimit, LimitPrice: "123.450"}, limit("MSFT", "buy", 100, "123.45", "day")},
 	}
 	for _, tt := range tests {
-		if got := tt.built.withDefaults(); got != tt.parsed {
+		if got := tt.built.WithDefaults(); got != tt.parsed {
 			t.Errorf("%+v with defaults = %+v, want %+v", tt.built, got, tt.parsed)
 		}
 		if tt.built.Fingerprint() != tt.parsed.Fingerprint() {
@@ -292,8 +292,8 @@ func TestOrderMarshalsToARequestBody(t *testing.T) {
 			t.Errorf("json.Marshal(%+v) = %s, %v; want %s", tt.o, body, err, tt.json)
 		}
 		got, err := ParseOrder(body)
-		if err != nil || got != tt.o.withDefaults() {
-			t.Errorf("ParseOrder(%s) = %+v, %v; want %+v", body, got, err, tt.o.withDefaults())
+		if err != nil || got != tt.o.WithDefaults() {
+			t.Errorf("ParseOrder(%s) = %+v, %v; want %+v", body, got, err, tt.o.WithDefaults())
 		}
 		if got.Fingerprint() != tt.o.Fingerprint() {
 			t.Errorf("%s fingerprints unlike the order it was marshalled from", body)
@@ -347,7 +347,7 @@ func FuzzParseOrder(f *testing.F) {
 		if o.TimeInForce != TimeInForceDay && o.TimeInForce != TimeInForceGTC && o.TimeInForce != TimeInForceIOC {
 			t.Fatalf("accepted timeInForce %q from %q", o.TimeInForce, body)
 		}
-		if o.withDefaults() != o {
+		if o.WithDefaults() != o {
 			t.Fatalf("accepted %+v from %q without its defaults", o, body)
 		}
 		marshalled, _ := json.Marshal(o)

@@ -59,7 +59,7 @@ type MintReceipt struct {
 
 // Place writes the receipt of o, accepted now, with its defaults filled in.
 func (m MintReceipt) Place(_ context.Context, orderID, _ string, o Order) (Receipt, error) {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	return Receipt{
 		OrderID:     orderID,
 		Status:      "accepted",

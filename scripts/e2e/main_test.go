@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -220,8 +221,9 @@ func wantError(t *testing.T, r reply, status int, code string, extras ...string)
 	return body
 }
 
-// receiptFields is the member order SPEC §4 prescribes.
-var receiptFields = []string{"orderId", "status", "symbol", "side", "quantity", "acceptedAt"}
+// receiptFields is the member order of a market order's receipt
+// (docs/contract.md: The receipt).
+var receiptFields = []string{"orderId", "status", "symbol", "side", "quantity", "type", "timeInForce", "acceptedAt"}
 
 // wantReceipt checks a 201 and returns its receipt, decoded.
 func wantReceipt(t *testing.T, r reply, key string, o order.Order) order.Receipt {
@@ -238,8 +240,13 @@ func wantScopedReceipt(t *testing.T, r reply, scope, key string, o order.Order) 
 	if v := r.header.Get("Idempotent-Replay"); v != "" {
 		t.Errorf("a first execution carries Idempotent-Replay: %q", v)
 	}
-	if names := memberNames(t, r.body); strings.Join(names, ",") != strings.Join(receiptFields, ",") {
-		t.Errorf("receipt members %v, want %v in this order (answer: %s)", names, receiptFields, r)
+	o = o.WithDefaults()
+	fields := receiptFields
+	if o.Type == order.TypeLimit {
+		fields = slices.Insert(slices.Clone(fields), slices.Index(fields, "timeInForce"), "limitPrice")
+	}
+	if names := memberNames(t, r.body); strings.Join(names, ",") != strings.Join(fields, ",") {
+		t.Errorf("receipt members %v, want %v in this order (answer: %s)", names, fields, r)
 	}
 	var rc order.Receipt
 	dec := json.NewDecoder(bytes.NewReader(r.body))
@@ -253,7 +260,8 @@ func wantScopedReceipt(t *testing.T, r reply, scope, key string, o order.Order) 
 	if id, err := uuid.Parse(rc.OrderID); err != nil || id.Version() != 5 || id.Variant() != uuid.RFC4122 {
 		t.Errorf("orderId %s is not an RFC 4122 version-5 UUID (%v)", rc.OrderID, err)
 	}
-	if rc.Status != "accepted" || rc.Symbol != o.Symbol || rc.Side != o.Side || rc.Quantity != o.Quantity {
+	if rc.Status != "accepted" || rc.Symbol != o.Symbol || rc.Side != o.Side || rc.Quantity != o.Quantity ||
+		rc.Type != o.Type || rc.LimitPrice != o.LimitPrice || rc.TimeInForce != o.TimeInForce {
 		t.Errorf("receipt %+v does not describe %+v", rc, o)
 	}
 	at, err := time.Parse("2006-01-02T15:04:05.000Z", rc.AcceptedAt)

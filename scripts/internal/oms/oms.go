@@ -47,6 +47,7 @@ type Server struct {
 	plans    map[string]Plan
 	calls    map[string]int // arrivals per clientOrderId, replays included
 	attempts map[string]int // runs of decide per clientOrderId
+	bodies   map[string][]byte // the first body per clientOrderId
 	placed   int
 }
 
@@ -61,12 +62,12 @@ func New(token string, fallback Plan, log io.Writer) *Server {
 		log = io.Discard
 	}
 	s := &Server{token: token, log: log, fallback: fallback,
-		plans: map[string]Plan{}, calls: map[string]int{}, attempts: map[string]int{}}
+		plans: map[string]Plan{}, calls: map[string]int{}, attempts: map[string]int{}, bodies: map[string][]byte{}}
 	// The key is the clientOrderId; failures (5xx, and a hang the caller
 	// gave up on) are not final, so a retry under the same id is decided
 	// again, while a placement or a refusal is kept and repeated.
 	s.orders = idempotency.New(&idempotency.Engine{Store: memory.New(nil)}, http.HandlerFunc(s.decide),
-		idempotency.Options{Required: true, Operation: func(*http.Request) string { return "place" }, Fingerprint: fingerprint})
+		idempotency.Options{Required: true, Operation: func(*http.Request) string { return "place" }, Fingerprint: s.fingerprint})
 	return s
 }
 
@@ -145,15 +146,27 @@ func (s *Server) place(w http.ResponseWriter, r *http.Request) {
 	s.orders.ServeHTTP(w, r)
 }
 
+// Body is the first body that arrived under clientOrderID, as sent.
+func (s *Server) Body(clientOrderID string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies[clientOrderID]
+}
+
 // fingerprint accepts a JSON order whose clientOrderId is its
 // Idempotency-Key, and identifies it by its fields.
-func fingerprint(r *http.Request, body []byte) (string, error) {
+func (s *Server) fingerprint(r *http.Request, body []byte) (string, error) {
 	var o order
 	if err := json.Unmarshal(body, &o); err != nil || o.ClientOrderID == "" ||
 		r.Header.Get("Idempotency-Key") != o.ClientOrderID || r.Header.Get("Content-Type") != "application/json" {
 		return "", &idempotency.Problem{Status: http.StatusBadRequest, Code: "bad_request",
 			Detail: "the body must be a JSON order with a clientOrderId, sent as its Idempotency-Key, with Content-Type application/json"}
 	}
+	s.mu.Lock()
+	if _, ok := s.bodies[o.ClientOrderID]; !ok {
+		s.bodies[o.ClientOrderID] = body
+	}
+	s.mu.Unlock()
 	canonical, _ := json.Marshal(o) // strings and a number: cannot fail
 	return idempotency.DefaultFingerprint(r, canonical)
 }
