@@ -45,8 +45,8 @@ type Server struct {
 	mu       sync.Mutex
 	fallback Plan
 	plans    map[string]Plan
-	calls    map[string]int // arrivals per clientOrderId, replays included
-	attempts map[string]int // runs of decide per clientOrderId
+	calls    map[string]int    // arrivals per clientOrderId, replays included
+	attempts map[string]int    // runs of decide per clientOrderId
 	bodies   map[string][]byte // the first body per clientOrderId
 	placed   int
 }
