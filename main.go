@@ -54,7 +54,8 @@ func main() {
 		fmt.Fprintln(isolate.Console, order.OpenWarning)
 	}
 	isolate.Serve(order.NewHandler(order.Config{
-		Engine:        &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now},
+		Engine: &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now,
+			Cache: idempotency.NewResultCache(settings.ResultCacheEntries)},
 		Placer:        placer,
 		Settings:      settings,
 		Misconfigured: misconfigured,

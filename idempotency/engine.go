@@ -30,6 +30,8 @@ type Engine struct {
 	Now func() time.Time
 	// NewClaimID returns an id unique to one claim; nil means a random UUID.
 	NewClaimID func() string
+	// Cache, when not nil, answers replays from memory (ResultCache).
+	Cache *ResultCache
 }
 
 // Func is the work done at most once. A nil error makes its response final:
@@ -152,14 +154,24 @@ func (e *Engine) Do(ctx context.Context, call Call, fn Func) Outcome {
 	out := Outcome{Kind: Executed, Response: resp, Final: true}
 	if err := e.Store.Complete(ctx, key, claim, result); err != nil {
 		out.Err = fmt.Errorf("storing the result: %w", err)
+	} else {
+		e.Cache.put(key, &result)
 	}
 	return out
 }
 
-// answerFromRecords answers from what is stored under key; settled is false
-// when the key is free to claim.
+// answerFromRecords answers from what is stored under key, or from the
+// cache of results; settled is false when the key is free to claim.
 func (e *Engine) answerFromRecords(ctx context.Context, key, fingerprint string) (Outcome, bool) {
-	result, claim, err := e.Store.Lookup(ctx, key)
+	var claim *Claim
+	var err error
+	result := e.Cache.get(key, e.now())
+	if result == nil {
+		result, claim, err = e.Store.Lookup(ctx, key)
+		if result != nil {
+			e.Cache.put(key, result)
+		}
+	}
 	switch {
 	case err != nil:
 		return Outcome{Kind: StorageFailed, Err: err}, true

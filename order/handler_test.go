@@ -797,3 +797,34 @@ func TestRaceAcrossLocationsPlacesTwiceUnderOneOrderID(t *testing.T) {
 		t.Errorf("after propagation a retry is a replay: %d", rec.Code)
 	}
 }
+
+// With the local result cache on (RESULT_CACHE_ENTRIES), a replay of a
+// result this isolate wrote or read costs no KV read, and is answered and
+// logged exactly as a replay from KV.
+func TestResultCacheAnswersAndLogsAsAKVReplay(t *testing.T) {
+	t.Parallel()
+	uncached, cached := newWorker(t), newWorker(t)
+	cached.handler = NewHandler(Config{
+		Engine: &idempotency.Engine{Store: idemkv.Store{KV: cached.kv}, Lease: 30 * time.Second, Retention: 24 * time.Hour,
+			Now: cached.clock.Now, Cache: idempotency.NewResultCache(10)},
+		Placer: cached.placer, Log: cached.logs, Now: cached.clock.Now,
+	})
+	var replays [2]*httptest.ResponseRecorder
+	for i, w := range []*worker{uncached, cached} {
+		w.post("k", msft100)
+		before := w.kvCalls()
+		replays[i] = w.post("k", msft100)
+		reads := w.kvCalls()[0] - before[0]
+		if want := 1 - i; reads != want {
+			t.Errorf("worker %d: a replay read KV %d times, want %d", i, reads, want)
+		}
+	}
+	if replays[0].Code != replays[1].Code || replays[0].Body.String() != replays[1].Body.String() ||
+		fmt.Sprint(replays[0].Header()) != fmt.Sprint(replays[1].Header()) {
+		t.Errorf("the cached replay differs from the KV one:\n%d %v %s\n%d %v %s", replays[0].Code, replays[0].Header(), replays[0].Body,
+			replays[1].Code, replays[1].Header(), replays[1].Body)
+	}
+	if a, b := uncached.logs.lines()[1], cached.logs.lines()[1]; a != b {
+		t.Errorf("log lines differ: KV %+v, cache %+v", a, b)
+	}
+}

@@ -25,14 +25,21 @@ type Settings struct {
 	PlacementToken string
 	// PlacementTimeout bounds the wait for the gateway's answer.
 	PlacementTimeout time.Duration
+	// ResultCacheEntries bounds each isolate's cache of results; 0 turns it
+	// off (idempotency.ResultCache).
+	ResultCacheEntries int
 }
 
 type setting struct {
 	name         string
 	dflt, lo, hi int
-	unit         time.Duration
 	unitName     string
-	into         *time.Duration
+	set          func(n int)
+}
+
+// in returns the function that stores a setting of n units into d.
+func in(d *time.Duration, unit time.Duration) func(int) {
+	return func(n int) { *d = time.Duration(n) * unit }
 }
 
 // ParseSettings reads the settings through getenv. An unset or empty setting
@@ -51,10 +58,11 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 	}
 	misconfigured := func(err error) (Settings, error) { return Settings{Clients: s.Clients}, err }
 	for _, st := range []setting{
-		{"PENDING_LEASE_SECONDS", 30, 1, 3600, time.Second, "seconds", &s.Lease},
+		{"PENDING_LEASE_SECONDS", 30, 1, 3600, "seconds", in(&s.Lease, time.Second)},
 		// KV refuses an expirationTtl below 60 s.
-		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, time.Second, "seconds", &s.ResultTTL},
-		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, time.Millisecond, "milliseconds", &s.PlacementTimeout},
+		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, "seconds", in(&s.ResultTTL, time.Second)},
+		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, "milliseconds", in(&s.PlacementTimeout, time.Millisecond)},
+		{"RESULT_CACHE_ENTRIES", 1000, 0, 100000, "entries", func(n int) { s.ResultCacheEntries = n }},
 	} {
 		n := st.dflt
 		if raw := getenv(st.name); raw != "" {
@@ -64,7 +72,7 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 			}
 			n = v
 		}
-		*st.into = time.Duration(n) * st.unit
+		st.set(n)
 	}
 	if raw := getenv("PLACEMENT_URL"); raw != "" {
 		if err := checkPlacementURL(raw); err != nil {

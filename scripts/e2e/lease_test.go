@@ -12,7 +12,8 @@ import (
 	"github.com/orderintake/edge/idempotency"
 )
 
-// SPEC §3 timing rules, on leaseWorker (PENDING_LEASE_SECONDS=2).
+// The timing rules (docs/contract.md), on leaseWorker (PENDING_LEASE_SECONDS=2,
+// RESULT_TTL_SECONDS=60).
 
 // The claim's lease comes from the setting, its KV expiry is floored at 60 s
 // (local KV, like the real one, refuses a 2-second expirationTtl, so without
@@ -42,7 +43,7 @@ func TestLeaseSettingAndKVExpiry(t *testing.T) {
 	accepted, _ := time.Parse(time.RFC3339Nano, rc.AcceptedAt)
 	want := map[string]int64{
 		"pending:" + key: claim.ClaimedAt.Unix() + 60,
-		"result:" + key:  accepted.Unix() + 86400,
+		"result:" + key:  accepted.Unix() + 60,
 	}
 	for _, k := range listed {
 		if expected, ok := want[k.Name]; ok {
@@ -88,4 +89,34 @@ func TestLostResultWrite(t *testing.T) {
 	}
 	wantReplay(t, post(t, w, key, msft), again.body)
 	waitLog(t, w, 2, func(e logEntry) bool { return e.OrderID == rc.OrderID && e.Event == "placed" })
+}
+
+// The local result cache serves a replay only until the result's own
+// expiry: a minute after the order, with the cache on and the entry in it,
+// the same key places anew (docs/contract.md: The local result cache).
+func TestCachedResultIsNotServedAfterItExpires(t *testing.T) {
+	t.Parallel()
+	w := leaseWorker.get(t)
+	key := newKey()
+	created := post(t, w, key, msft)
+	first := wantReceipt(t, created, key, msftOrder)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		r := post(t, w, key, msft)
+		if r.status == http.StatusCreated {
+			again := wantReceipt(t, r, key, msftOrder)
+			if again.OrderID != first.OrderID || again.AcceptedAt == first.AcceptedAt {
+				t.Errorf("after expiry: %+v, want a new placement under the same order id", again)
+			}
+			accepted, _ := time.Parse(time.RFC3339Nano, first.AcceptedAt)
+			if since := time.Since(accepted); since < 60*time.Second {
+				t.Errorf("placed anew %v after the first, before the result's 60 s were up", since)
+			}
+			return
+		}
+		if r.status != http.StatusOK || string(r.body) != string(created.body) || time.Now().After(deadline) {
+			t.Fatalf("%s; want replays of %s until the result expires, then a new placement", r, created.body)
+		}
+		time.Sleep(2 * time.Second)
+	}
 }

@@ -43,8 +43,11 @@ type worker struct {
 var (
 	// defaultWorker runs wrangler.toml as it is.
 	defaultWorker = &worker{name: "default"}
-	// leaseWorker has a 2-second lease, below KV's 60-second TTL floor.
-	leaseWorker = &worker{name: "lease", opts: devserver.Options{Vars: map[string]string{"PENDING_LEASE_SECONDS": "2"}}}
+	// leaseWorker has a 2-second lease, below KV's 60-second TTL floor, and
+	// keeps results for 60 s, the shortest KV allows (its local result cache
+	// is on, as by default).
+	leaseWorker = &worker{name: "lease", opts: devserver.Options{Vars: map[string]string{
+		"PENDING_LEASE_SECONDS": "2", "RESULT_TTL_SECONDS": "60"}}}
 	// misconfiguredWorker keeps results for 59 s, which KV would refuse.
 	misconfiguredWorker = &worker{name: "misconfigured", opts: devserver.Options{Vars: map[string]string{"RESULT_TTL_SECONDS": "59"}}}
 	// authWorker knows two clients (SPEC §7).
