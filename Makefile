@@ -69,14 +69,15 @@ dev-gateway: $(WRANGLER)
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
-## test: vet; native tests; then the end-to-end suite against the Wasm build
-## under the pinned wrangler dev (workerd, local KV and D1), and once more
-## against the TinyGo build when TinyGo is available (`make tinygo`)
+## test: vet and staticcheck; native tests; then the end-to-end suite against
+## the Wasm build under the pinned wrangler dev (workerd, local KV and D1), and
+## once more against the TinyGo build when TinyGo is available (`make tinygo`)
 test: $(WRANGLER)
 	go vet ./...
 	go vet -tags e2e ./...
-	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./kvstore/ ./scripts/bench/fixtures/emptygo/
+	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./idempotency/... ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
+	scripts/staticcheck.sh
 	go test -count=1 ./...
 	TINYGO= go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
 ifneq ($(TINYGO_CMD),)
@@ -93,7 +94,7 @@ endif
 ## too when TinyGo is available. Not part of test.
 bench: $(WRANGLER)
 	go run ./scripts/bench $(if $(TINYGO_CMD),-tinygo)
-	go test -run '^$$' -bench . -benchmem ./order
+	go test -run '^$$' -bench . -benchmem ./order ./idempotency
 
 ## deploy: build and deploy to your Cloudflare account (needs `wrangler login`)
 deploy: $(WRANGLER)

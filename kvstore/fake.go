@@ -148,6 +148,7 @@ func (f *Fake) write(ctx context.Context, location, key string, v version, ttlSe
 		return err
 	}
 	if !v.deleted && ttlSeconds < MinTTLSeconds {
+		//lint:ignore ST1005 Workers KV's own message, word for word, so tests match what the platform says
 		return fmt.Errorf("KV PUT failed: 400 Invalid expiration_ttl of %d. Expiration TTL must be at least %d.", ttlSeconds, MinTTLSeconds)
 	}
 	v.writtenAt = f.now()
@@ -170,6 +171,7 @@ func (f *Fake) begin(ctx context.Context, op Op, key string) error {
 		return fmt.Errorf("KV %s failed: 400 Invalid key name", op)
 	}
 	if len(key) > MaxKeyBytes {
+		//lint:ignore ST1005 Workers KV's own message, word for word
 		return fmt.Errorf("KV %s failed: 414 UTF-8 encoded length of %d exceeds key length limit of %d.", op, len(key), MaxKeyBytes)
 	}
 	return nil
