@@ -1,7 +1,7 @@
 // The worker's entry module (make build copies it to build/worker.mjs, in
 // place of the one syumai/workers generates). One Go runtime serves every
 // fetch and cron event of this isolate: syumai's module starts a fresh one per
-// event, about 6 ms of CPU before any Go code runs (BENCHMARKS.md).
+// event, which costs CPU time before any Go code runs (BENCHMARKS.md).
 //
 // The Go side is isolate/isolate.go. The two speak through `binding`, the
 // object the Go program finds at globalThis.context.binding:

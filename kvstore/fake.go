@@ -10,6 +10,7 @@ import (
 // Op names a kind of KV operation, for counting and for injecting faults.
 type Op string
 
+// The operations of a Store.
 const (
 	OpGet    Op = "get"
 	OpPut    Op = "put"
@@ -91,14 +92,17 @@ func (f *Fake) Stored(key string) (string, bool) {
 	return vs[len(vs)-1].live(f.now())
 }
 
+// Get reads key as the location of the Fake itself sees it.
 func (f *Fake) Get(ctx context.Context, key string) (string, bool, error) {
 	return f.get(ctx, "", key)
 }
 
+// Put writes key from the location of the Fake itself.
 func (f *Fake) Put(ctx context.Context, key, value string, ttlSeconds int) error {
 	return f.write(ctx, "", key, version{value: value}, ttlSeconds)
 }
 
+// Delete deletes key from the location of the Fake itself.
 func (f *Fake) Delete(ctx context.Context, key string) error {
 	return f.write(ctx, "", key, version{deleted: true}, 0)
 }

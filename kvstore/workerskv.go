@@ -27,6 +27,7 @@ func OpenWorkersKV(binding string) (*WorkersKV, error) {
 	return &WorkersKV{ns: ns}, nil
 }
 
+// Get reads key from the namespace.
 func (s *WorkersKV) Get(_ context.Context, key string) (string, bool, error) {
 	v, err := s.ns.GetString(key, nil)
 	if err != nil {
@@ -38,10 +39,12 @@ func (s *WorkersKV) Get(_ context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
+// Put writes key to the namespace with an expirationTtl of ttlSeconds.
 func (s *WorkersKV) Put(_ context.Context, key, value string, ttlSeconds int) error {
 	return s.ns.PutString(key, value, &kv.PutOptions{ExpirationTTL: ttlSeconds})
 }
 
+// Delete deletes key from the namespace.
 func (s *WorkersKV) Delete(_ context.Context, key string) error {
 	return s.ns.Delete(key)
 }

@@ -26,7 +26,8 @@ const OpenWarning = `{"level":"warn","message":"CLIENT_TOKENS is not set: this w
 // validClientID keeps ids to 1–64 of A-Z a-z 0-9 . _ -: printable and free
 // of ':' and newlines, so that "<id>:" is an unambiguous record scope and the
 // order id derivation cannot be confused. (A loop, not a regexp: a
-// package-level regexp compiles at every runtime start and weighs 0.5 MB of Wasm.)
+// package-level regexp compiles at every runtime start and adds the regexp
+// package to the module.)
 func validClientID(id string) bool {
 	if len(id) < 1 || len(id) > 64 {
 		return false

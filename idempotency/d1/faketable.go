@@ -61,6 +61,7 @@ func (t *FakeTable) begin(method string) error {
 	return err
 }
 
+// Get returns the live row under key, as SQLGet does.
 func (t *FakeTable) Get(_ context.Context, key string, now time.Time) (*Row, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -74,6 +75,7 @@ func (t *FakeTable) Get(_ context.Context, key string, now time.Time) (*Row, err
 	return &r, nil
 }
 
+// Claim inserts or takes over the row under key, on the conditions of SQLClaim.
 func (t *FakeTable) Claim(_ context.Context, key string, c idempotency.Claim, expiresAt time.Time) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -91,6 +93,7 @@ func (t *FakeTable) Claim(_ context.Context, key string, c idempotency.Claim, ex
 	return true, nil
 }
 
+// Complete turns claim c's row into the result, as SQLComplete does.
 func (t *FakeTable) Complete(_ context.Context, key string, c idempotency.Claim, res idempotency.Result, expiresAt time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -107,6 +110,7 @@ func (t *FakeTable) Complete(_ context.Context, key string, c idempotency.Claim,
 	return nil
 }
 
+// Release deletes claim c's row, if it is still c's.
 func (t *FakeTable) Release(_ context.Context, key string, c idempotency.Claim) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -119,6 +123,7 @@ func (t *FakeTable) Release(_ context.Context, key string, c idempotency.Claim) 
 	return nil
 }
 
+// DeleteExpired deletes at most limit rows that expired at now.
 func (t *FakeTable) DeleteExpired(_ context.Context, now time.Time, limit int) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -43,6 +43,7 @@ type SQLTable struct {
 	DB *sql.DB
 }
 
+// Get runs SQLGet.
 func (t SQLTable) Get(ctx context.Context, key string, now time.Time) (*Row, error) {
 	var (
 		r                                Row
@@ -78,6 +79,7 @@ func (t SQLTable) Claim(ctx context.Context, key string, c idempotency.Claim, ex
 	return changedOne(res, err)
 }
 
+// Complete runs SQLComplete; idempotency.ErrClaimLost when it changed no row.
 func (t SQLTable) Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result, expiresAt time.Time) error {
 	res, err := t.DB.ExecContext(ctx, SQLComplete,
 		r.Status, r.Body, r.CompletedAt.UnixMilli(), expiresAt.UnixMilli(), key, c.ClaimedAt.UnixMilli(), c.Fingerprint,
@@ -89,6 +91,7 @@ func (t SQLTable) Complete(ctx context.Context, key string, c idempotency.Claim,
 	return err
 }
 
+// Release deletes claim c's row, if it is still c's.
 func (t SQLTable) Release(ctx context.Context, key string, c idempotency.Claim) error {
 	_, err := t.DB.ExecContext(ctx, `
 		DELETE FROM idempotency_records

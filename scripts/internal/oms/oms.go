@@ -90,6 +90,7 @@ func (s *Server) Calls(clientOrderID string) int {
 	return s.calls[clientOrderID]
 }
 
+// ServeHTTP serves the routes listed on Server.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/orders" && r.Method == http.MethodPost:
