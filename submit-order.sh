@@ -6,7 +6,8 @@
 #   ./submit-order.sh [ENDPOINT]      default http://127.0.0.1:8787 (make dev)
 #
 # Optional environment: KEY (default: a new UUID), SYMBOL, SIDE, QUANTITY,
-# TOKEN (sent as Authorization: Bearer when set).
+# LIMIT_PRICE (makes it a limit order, e.g. LIMIT_PRICE=123.45),
+# TIME_IN_FORCE (day, gtc or ioc), TOKEN (sent as Authorization: Bearer).
 set -euo pipefail
 
 endpoint=${1:-http://127.0.0.1:8787}
@@ -24,7 +25,11 @@ new_key() {
   fi
 }
 key=${KEY:-$(new_key)}
-body=$(printf '{"symbol":"%s","side":"%s","quantity":%s}' "$symbol" "$side" "$quantity")
+body=$(printf '{"symbol":"%s","side":"%s","quantity":%s' "$symbol" "$side" "$quantity")
+[ -n "${LIMIT_PRICE:-}" ] && body+=$(printf ',"type":"limit","limitPrice":"%s"' "$LIMIT_PRICE")
+[ -n "${TIME_IN_FORCE:-}" ] && body+=$(printf ',"timeInForce":"%s"' "$TIME_IN_FORCE")
+body+='}'
+
 auth=()
 [ -n "${TOKEN:-}" ] && auth=(-H "Authorization: Bearer $TOKEN")
 

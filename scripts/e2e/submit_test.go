@@ -10,13 +10,27 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
 
 // The README's replay demo, run against the live worker: the first
-// submission places the order, the second replays its receipt.
+// submission places the order, the second replays its receipt; with
+// LIMIT_PRICE and TIME_IN_FORCE, a limit order.
 func TestSubmitOrderScript(t *testing.T) {
 	t.Parallel()
+	for _, c := range []struct {
+		env   []string
+		order string
+	}{
+		{nil, msft},
+		{[]string{"LIMIT_PRICE=123.450", "TIME_IN_FORCE=gtc"}, `{"symbol":"MSFT","side":"buy","quantity":100,"type":"limit","limitPrice":"123.45","timeInForce":"gtc"}`},
+	} {
+		t.Run(strings.Join(c.env, " "), func(t *testing.T) { runSubmitOrder(t, c.env, mustOrder(t, c.order)) })
+	}
+}
+
+func runSubmitOrder(t *testing.T, env []string, o order.Order) {
 	w := defaultWorker.get(t)
 	root, err := devserver.RepoRoot()
 	if err != nil {
@@ -24,7 +38,7 @@ func TestSubmitOrderScript(t *testing.T) {
 	}
 	key := newKey()
 	cmd := exec.Command(filepath.Join(root, "submit-order.sh"), w.srv.URL)
-	cmd.Env = append(os.Environ(), "KEY="+key)
+	cmd.Env = append(append(os.Environ(), "KEY="+key), env...)
 	w.traffic.RLock()
 	out, err := cmd.CombinedOutput()
 	w.traffic.RUnlock()
@@ -52,7 +66,7 @@ func TestSubmitOrderScript(t *testing.T) {
 	if hasHeader(first[3], "Idempotent-Replay", "true") {
 		t.Errorf("the first response claims to be a replay:\n%s", first[1])
 	}
-	wantReceipt(t, reply{status: 201, body: []byte(first[4])}, key, msftOrder)
+	wantReceipt(t, reply{status: 201, body: []byte(first[4])}, key, o)
 }
 
 func hasHeader(block, name, value string) bool {
