@@ -116,8 +116,11 @@ func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int
 
 func validClaim(c *idempotency.Claim) bool { return c.Fingerprint != "" && !c.LeaseUntil.IsZero() }
 
+// validResult accepts an empty body (a 202 or 204 without one) only in a
+// result the engine wrote, which carries expiresAt: the order intake's first
+// version always stored a receipt, so an empty body there is damage.
 func validResult(r *idempotency.Result) bool {
-	return r.Fingerprint != "" && r.Status != 0 && r.Body != ""
+	return r.Fingerprint != "" && r.Status != 0 && (r.Body != "" || !r.ExpiresAt.IsZero())
 }
 
 func ceilSeconds(d time.Duration) int {

@@ -2,6 +2,7 @@ package kv_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -36,4 +37,48 @@ func TestConformance(t *testing.T) {
 			}
 		},
 	})
+}
+
+// What reads back as a record and what is corrupt: records of the order
+// intake's first version (no header, no expiresAt, no claimId) still read;
+// a record missing what its version always wrote is damage, never a fresh key.
+func TestRecordsOfEveryVersionReadBackAndDamageIsCorrupt(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, key, value string
+		corrupt          bool
+	}{
+		{"a first-version result", kv.ResultPrefix + "k",
+			`{"fingerprint":"fp","status":201,"body":"{\"orderId\":\"o\"}","completedAt":"2026-11-23T14:30:50Z"}`, false},
+		{"a first-version claim", kv.PendingPrefix + "k",
+			`{"fingerprint":"fp","claimedAt":"2026-11-23T14:30:50Z","leaseUntil":"2026-11-23T14:31:20Z"}`, false},
+		{"an engine result without a body", kv.ResultPrefix + "k",
+			`{"fingerprint":"fp","status":204,"body":"","completedAt":"2026-11-23T14:30:50Z","expiresAt":"2026-11-24T14:30:50Z"}`, false},
+		{"not JSON", kv.ResultPrefix + "k", "not json", true},
+		{"truncated", kv.ResultPrefix + "k", `{"fingerprint":`, true},
+		{"a first-version result without its body", kv.ResultPrefix + "k", `{"fingerprint":"x","status":201,"body":""}`, true},
+		{"a result without a status", kv.ResultPrefix + "k", `{"fingerprint":"x","body":"{}"}`, true},
+		{"a claim without a lease", kv.PendingPrefix + "k", `{"fingerprint":""}`, true},
+		{"a claim without a fingerprint or an id", kv.PendingPrefix + "k", `{"leaseUntil":"2026-11-23T14:31:20Z"}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := kvstore.NewClock(storetest.Start)
+			fake := kvstore.NewFake(clock.Now)
+			if err := fake.Put(context.Background(), tt.key, tt.value, 60); err != nil {
+				t.Fatal(err)
+			}
+			result, claim, err := kv.Store{KV: fake}.Lookup(context.Background(), "k")
+			if corrupt := errors.Is(err, idempotency.ErrCorruptRecord); corrupt != tt.corrupt {
+				t.Errorf("Lookup = %v, %v, %v; want corrupt %v", result, claim, err, tt.corrupt)
+			}
+			if !tt.corrupt && result == nil && claim == nil {
+				t.Error("Lookup found nothing")
+			}
+			if raw, _ := fake.Stored(tt.key); raw != tt.value {
+				t.Errorf("the record now reads %q", raw)
+			}
+		})
+	}
 }

@@ -341,6 +341,7 @@ func takeover(e *env) {
 // Bodies that must replay byte for byte.
 var bodies = map[string]string{
 	"JSON":                `{"id":"wh_1","received":true,"note":"<&>"}`,
+	"empty":               "",
 	"NUL and line breaks": "a\x00b\r\nc\n",
 	"64 KiB":              strings.Repeat("0123456789abcdef", 4096),
 }
@@ -355,6 +356,8 @@ func completeStores(e *env) {
 		body   string
 	}{
 		{"201 with Location", 201, map[string]string{"Content-Type": "application/json", "Location": "/webhooks/wh_1"}, bodies["JSON"]},
+		{"202 without a body or headers", 202, nil, bodies["empty"]},
+		{"204", 204, map[string]string{"X-Delivery": "d-1"}, bodies["empty"]},
 		{"422 refusal", 422, map[string]string{"Content-Type": "application/problem+json"}, `{"type":"about:blank","status":422}`},
 		{"NUL and line breaks", 200, map[string]string{"Content-Type": "text/plain"}, bodies["NUL and line breaks"]},
 		{"64 KiB", 200, map[string]string{"Content-Type": "text/plain"}, bodies["64 KiB"]},
