@@ -114,13 +114,19 @@ func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int
 	return s.KV.Put(ctx, key, string(raw), ttlSeconds)
 }
 
-func validClaim(c *idempotency.Claim) bool { return c.Fingerprint != "" && !c.LeaseUntil.IsZero() }
+// validClaim accepts a claim without a fingerprint (a call whose key alone
+// says what it does) only when the engine wrote it, with a claimId: the
+// order intake's first version always stored a fingerprint.
+func validClaim(c *idempotency.Claim) bool {
+	return !c.LeaseUntil.IsZero() && (c.Fingerprint != "" || c.ID != "")
+}
 
-// validResult accepts an empty body (a 202 or 204 without one) only in a
-// result the engine wrote, which carries expiresAt: the order intake's first
-// version always stored a receipt, so an empty body there is damage.
+// validResult accepts an empty body (a 202 or 204 without one) or an empty
+// fingerprint only in a result the engine wrote, which carries expiresAt:
+// the order intake's first version always stored both, so a result of its
+// that lacks one is damage.
 func validResult(r *idempotency.Result) bool {
-	return r.Fingerprint != "" && r.Status != 0 && (r.Body != "" || !r.ExpiresAt.IsZero())
+	return r.Status != 0 && (!r.ExpiresAt.IsZero() || (r.Fingerprint != "" && r.Body != ""))
 }
 
 func ceilSeconds(d time.Duration) int {

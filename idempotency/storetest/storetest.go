@@ -106,6 +106,7 @@ func Run(t *testing.T, newStore NewStore, opts Options) {
 		{"Complete of a claim that lost the key", completeLostClaim},
 		{"concurrent claims of one key", concurrentClaims},
 		{"record keys of different calls are independent", recordKeysIndependent},
+		{"a call without a fingerprint", emptyFingerprint},
 		{"a corrupt record is an error", corruptRecord},
 	}
 	for _, tt := range tests {
@@ -574,6 +575,17 @@ func recordKeysIndependent(e *env) {
 	for key, r := range results {
 		e.wantResult(key, r, fmt.Sprintf("the record key %q among %d", key, len(results)))
 	}
+}
+
+// emptyFingerprint: a call need not carry a fingerprint (a function whose
+// key alone says what it does).
+func emptyFingerprint(e *env) {
+	c := e.newClaim("", Lease)
+	e.mustClaim("k", c)
+	e.wantClaim("k", c, "a claim without a fingerprint")
+	r := e.newResult("", time.Hour, 200, map[string]string{"Content-Type": "text/plain"}, "done")
+	e.complete("k", c, r)
+	e.wantResult("k", r, "a result without a fingerprint")
 }
 
 // corruptRecord: a record that cannot be decoded is reported as such,
