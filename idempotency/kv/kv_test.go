@@ -3,8 +3,10 @@ package kv_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/kv"
@@ -59,6 +61,10 @@ func TestRecordsOfEveryVersionReadBackAndDamageIsCorrupt(t *testing.T) {
 		{"an engine result without a fingerprint", kv.ResultPrefix + "k",
 			`{"fingerprint":"","status":200,"body":"done","completedAt":"2026-11-23T14:30:50Z","expiresAt":"2026-11-24T14:30:50Z"}`, false},
 		{"a first-version result without a fingerprint", kv.ResultPrefix + "k", `{"fingerprint":"","status":201,"body":"{}"}`, true},
+		{"a result with a body in base64", kv.ResultPrefix + "k",
+			`{"fingerprint":"fp","status":200,"body":"","bodyBase64":"/w==","completedAt":"2026-11-23T14:30:50Z","expiresAt":"2026-11-24T14:30:50Z"}`, false},
+		{"a result with a body in base64 that is not base64", kv.ResultPrefix + "k",
+			`{"fingerprint":"fp","status":200,"body":"","bodyBase64":"!!","completedAt":"2026-11-23T14:30:50Z","expiresAt":"2026-11-24T14:30:50Z"}`, true},
 		{"not JSON", kv.ResultPrefix + "k", "not json", true},
 		{"truncated", kv.ResultPrefix + "k", `{"fingerprint":`, true},
 		{"a first-version result without its body", kv.ResultPrefix + "k", `{"fingerprint":"x","status":201,"body":""}`, true},
@@ -85,5 +91,28 @@ func TestRecordsOfEveryVersionReadBackAndDamageIsCorrupt(t *testing.T) {
 				t.Errorf("the record now reads %q", raw)
 			}
 		})
+	}
+}
+
+// A UTF-8 body is stored as the order intake always stored it, in "body";
+// only one that is not (JSON strings cannot hold it) goes in "bodyBase64".
+func TestABodyIsBase64OnlyWhenItIsNotUTF8(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ body, want string }{
+		{`{"orderId":"o-1"}`, `"body":"{\"orderId\":\"o-1\"}"`},
+		{"", `"body":""`},
+		{"\xff\x00", `"body":"","completedAt":"2026-11-23T14:30:50.123Z","expiresAt":"2026-11-24T14:30:50.123Z","bodyBase64":"/wA="`},
+	}
+	for _, tt := range tests {
+		clock := kvstore.NewClock(storetest.Start)
+		fake := kvstore.NewFake(clock.Now)
+		r := idempotency.Result{Fingerprint: "fp", Status: 200, Body: tt.body, CompletedAt: clock.Now(), ExpiresAt: clock.Now().Add(24 * time.Hour)}
+		if err := (kv.Store{KV: fake}).WriteResult(context.Background(), "k", r, 24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := fake.Stored(kv.ResultPrefix + "k")
+		if !strings.Contains(raw, tt.want) || (utf8.ValidString(tt.body) && strings.Contains(raw, "bodyBase64")) {
+			t.Errorf("body %q stored as %s, want %s in it", tt.body, raw, tt.want)
+		}
 	}
 }

@@ -15,6 +15,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -240,12 +241,28 @@ func diffResult(got, want idempotency.Result) string {
 		diffs = append(diffs, fmt.Sprintf("header %v, want %v", got.Header, want.Header))
 	}
 	if got.Body != want.Body {
-		diffs = append(diffs, fmt.Sprintf("body %q, want %q", got.Body, want.Body))
+		diffs = append(diffs, diffBody(got.Body, want.Body))
 	}
 	if !got.CompletedAt.Equal(want.CompletedAt) || !got.ExpiresAt.Equal(want.ExpiresAt) {
 		diffs = append(diffs, fmt.Sprintf("completed %v expiring %v, want %v and %v", got.CompletedAt, got.ExpiresAt, want.CompletedAt, want.ExpiresAt))
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// diffBody says where two bodies part, briefly: bodies can be long.
+func diffBody(got, want string) string {
+	at := 0
+	for at < len(got) && at < len(want) && got[at] == want[at] {
+		at++
+	}
+	brief := func(s string) string {
+		if len(s) > 16 {
+			s = s[:16] + "…"
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprintf("a %d-byte body, want %d bytes; they part at byte %d: %s, want %s",
+		len(got), len(want), at, brief(got[at:]), brief(want[at:]))
 }
 
 func showClaim(c *idempotency.Claim) string {
@@ -343,8 +360,18 @@ func takeover(e *env) {
 var bodies = map[string]string{
 	"JSON":                `{"id":"wh_1","received":true,"note":"<&>"}`,
 	"empty":               "",
+	"every byte":          everyByte(),
+	"not UTF-8":           "\xff\xfe\x00\x80 half a rune: \xe2\x82",
 	"NUL and line breaks": "a\x00b\r\nc\n",
 	"64 KiB":              strings.Repeat("0123456789abcdef", 4096),
+}
+
+func everyByte() string {
+	var b bytes.Buffer
+	for i := range 256 {
+		b.WriteByte(byte(i))
+	}
+	return b.String()
 }
 
 // completeStores: Complete then Lookup returns the result as it was given:
@@ -360,6 +387,8 @@ func completeStores(e *env) {
 		{"202 without a body or headers", 202, nil, bodies["empty"]},
 		{"204", 204, map[string]string{"X-Delivery": "d-1"}, bodies["empty"]},
 		{"422 refusal", 422, map[string]string{"Content-Type": "application/problem+json"}, `{"type":"about:blank","status":422}`},
+		{"every byte", 200, map[string]string{"Content-Type": "application/octet-stream"}, bodies["every byte"]},
+		{"not UTF-8", 200, map[string]string{"Content-Type": "application/octet-stream"}, bodies["not UTF-8"]},
 		{"NUL and line breaks", 200, map[string]string{"Content-Type": "text/plain"}, bodies["NUL and line breaks"]},
 		{"64 KiB", 200, map[string]string{"Content-Type": "text/plain"}, bodies["64 KiB"]},
 	}
