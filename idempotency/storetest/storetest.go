@@ -445,7 +445,7 @@ func claimLosesToResult(e *env) {
 // resultExpires: a result holds its key until ExpiresAt (or as long as the
 // store's documented limits keep it), then the key is free.
 func resultExpires(e *env) {
-	for _, retention := range []time.Duration{24 * time.Hour, 2 * time.Hour} {
+	for _, retention := range []time.Duration{24 * time.Hour, 2 * time.Hour, 90*time.Second + 500*time.Millisecond, 10 * time.Second} {
 		key := fmt.Sprint("expire-", retention)
 		c := e.newClaim("fp", Lease)
 		e.mustClaim(key, c)
