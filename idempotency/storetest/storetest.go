@@ -107,6 +107,7 @@ func Run(t *testing.T, newStore NewStore, opts Options) {
 		{"Complete of a claim that lost the key", completeLostClaim},
 		{"concurrent claims of one key", concurrentClaims},
 		{"record keys of different calls are independent", recordKeysIndependent},
+		{"stored records do not change through the values passed in or handed out", noAliasing},
 		{"a call without a fingerprint", emptyFingerprint},
 		{"a corrupt record is an error", corruptRecord},
 	}
@@ -604,6 +605,29 @@ func recordKeysIndependent(e *env) {
 	for key, r := range results {
 		e.wantResult(key, r, fmt.Sprintf("the record key %q among %d", key, len(results)))
 	}
+}
+
+// noAliasing: changing the maps of a Result passed to Complete, or of one
+// Lookup returned, changes nothing stored.
+func noAliasing(e *env) {
+	c := e.newClaim("fp", Lease)
+	e.mustClaim("k", c)
+	header := map[string]string{"Content-Type": "application/json", "Location": "/x"}
+	r := e.newResult("fp", time.Hour, 201, header, `{"ok":true}`)
+	e.complete("k", c, r)
+	want := r
+	want.Header = maps.Clone(header)
+	header["Location"] = "/changed-after-complete"
+	e.wantResult("k", want, "after the caller changed the header map it passed to Complete")
+
+	got, _ := e.lookup("k")
+	if got == nil {
+		e.t.Fatal("no result")
+	}
+	got.Header["Location"] = "/changed-after-lookup"
+	got.Header["Set-Cookie"] = "x=y"
+	got.Status = 500
+	e.wantResult("k", want, "after the caller changed a looked-up result")
 }
 
 // emptyFingerprint: a call need not carry a fingerprint (a function whose
