@@ -85,10 +85,11 @@ type Result struct {
 	ExpiresAt   time.Time         `json:"expiresAt,omitzero"`
 }
 
-// Response returns the stored response as it is replayed.
+// Response returns the stored response as it is replayed. A body stored
+// without a Content-Type was the order intake's JSON; an empty body has none.
 func (r *Result) Response() Response {
 	header := r.Header
-	if header["Content-Type"] == "" {
+	if header["Content-Type"] == "" && r.Body != "" {
 		header = make(map[string]string, len(r.Header)+1)
 		for name, value := range r.Header {
 			header[name] = value

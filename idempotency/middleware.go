@@ -136,6 +136,11 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) (Call, Outcome) 
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.ContentLength = int64(len(body))
 		h.next.ServeHTTP(rec, req)
+		if _, set := rec.header["Content-Type"]; !set && rec.body.Len() > 0 {
+			// What net/http sends for a body without one, so that the
+			// live answer and its replays say the same.
+			rec.header.Set("Content-Type", http.DetectContentType(rec.body.Bytes()))
+		}
 		resp := Response{Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes()}
 		for _, name := range h.opts.StoredHeaders {
 			if value := rec.header.Get(name); value != "" {

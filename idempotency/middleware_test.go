@@ -739,6 +739,34 @@ func TestInProgressCountsDown(t *testing.T) {
 	}
 }
 
+// A handler that sets no Content-Type: its replay says what net/http sends
+// live (the type sniffed from the body; none without a body), never
+// application/json.
+func TestAReplaySaysTheContentTypeSentLive(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+	}{
+		{"a text body", 200, "text/plain; charset=utf-8"},
+		{"no body", 204, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, idempotency.Options{})
+			h.recv.plain, h.recv.status = true, tt.status
+			first := h.deliver("d-1", delivery)
+			replay := h.deliver("d-1", delivery)
+			wantReplay(t, replay, first)
+			if live := first.Header().Get("Content-Type"); live != tt.contentType || replay.Header().Get("Content-Type") != live {
+				t.Errorf("live Content-Type %q, replayed %q; want both %q", live, replay.Header().Get("Content-Type"), tt.contentType)
+			}
+		})
+	}
+}
+
 func TestServeReportsTheCallAndOutcome(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, idempotency.Options{Scope: func(*http.Request) string { return "stripe" }})
