@@ -2,6 +2,7 @@ package kv_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -115,4 +116,73 @@ func TestABodyIsBase64OnlyWhenItIsNotUTF8(t *testing.T) {
 			t.Errorf("body %q stored as %s, want %s in it", tt.body, raw, tt.want)
 		}
 	}
+}
+
+// interleaved is KV at one location where another call's write lands right
+// after this call's claim write, before its read-back: rival is that call's
+// claim, or nil when that call deletes the claim (it released the key).
+type interleaved struct {
+	*kvstore.Fake
+	rival *idempotency.Claim
+}
+
+func (s interleaved) Put(ctx context.Context, key, value string, ttlSeconds int) error {
+	if err := s.Fake.Put(ctx, key, value, ttlSeconds); err != nil || !strings.HasPrefix(key, kv.PendingPrefix) {
+		return err
+	}
+	if s.rival == nil {
+		return s.Fake.Delete(ctx, key)
+	}
+	raw, _ := json.Marshal(s.rival)
+	return s.Fake.Put(ctx, key, string(raw), ttlSeconds)
+}
+
+// What the read-back promises, and what it cannot: a claim overwritten
+// before its read-back loses and is told the claim that holds the key; a
+// claim deleted meanwhile loses with no holder; two claims at two locations
+// within KV's propagation lag both win (package d1 closes that race).
+func TestWhatTheReadBackPromises(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	claim := func(clock *kvstore.Clock, id string) idempotency.Claim {
+		return idempotency.Claim{Fingerprint: "fp", ID: id, ClaimedAt: clock.Now(), LeaseUntil: clock.Now().Add(storetest.Lease)}
+	}
+
+	t.Run("overwritten before the read-back", func(t *testing.T) {
+		t.Parallel()
+		clock := kvstore.NewClock(storetest.Start)
+		rival := claim(clock, "rival")
+		store := kv.Store{KV: interleaved{kvstore.NewFake(clock.Now), &rival}}
+		won, holder, err := store.Claim(ctx, "k", claim(clock, "mine"))
+		if won || err != nil || holder == nil || holder.ID != "rival" {
+			t.Errorf("Claim = %v, %+v, %v; want lost to the rival, told its claim", won, holder, err)
+		}
+	})
+	t.Run("deleted before the read-back", func(t *testing.T) {
+		t.Parallel()
+		clock := kvstore.NewClock(storetest.Start)
+		store := kv.Store{KV: interleaved{kvstore.NewFake(clock.Now), nil}}
+		won, holder, err := store.Claim(ctx, "k", claim(clock, "mine"))
+		if won || err != nil || holder != nil {
+			t.Errorf("Claim = %v, %+v, %v; want lost with no holder", won, holder, err)
+		}
+	})
+	t.Run("two locations within the propagation lag", func(t *testing.T) {
+		t.Parallel()
+		clock := kvstore.NewClock(storetest.Start)
+		fake := kvstore.NewFake(clock.Now)
+		fake.SetPropagationLag(10 * time.Second) // real KV: up to about 60 s
+		ams, sfo := kv.Store{KV: fake.At("AMS")}, kv.Store{KV: fake.At("SFO")}
+		wonAMS, _, errAMS := ams.Claim(ctx, "k", claim(clock, "ams"))
+		wonSFO, _, errSFO := sfo.Claim(ctx, "k", claim(clock, "sfo"))
+		if !wonAMS || !wonSFO || errAMS != nil || errSFO != nil {
+			t.Errorf("AMS won %v (%v), SFO won %v (%v); want both: each reads back its own claim", wonAMS, errAMS, wonSFO, errSFO)
+		}
+		clock.Advance(10 * time.Second)
+		_, atAMS, _ := ams.Lookup(ctx, "k")
+		_, atSFO, _ := sfo.Lookup(ctx, "k")
+		if atAMS == nil || atSFO == nil || atAMS.ID != atSFO.ID {
+			t.Errorf("after the lag AMS sees %+v and SFO %+v; want one claim, the last written, everywhere", atAMS, atSFO)
+		}
+	})
 }
