@@ -101,8 +101,9 @@ func (r *Result) Response() Response {
 
 // Store keeps the records of calls under their record keys. Of two calls that
 // claim one key, at most one may be told it won while the other's claim lives;
-// a store that cannot promise this everywhere (Workers KV across locations)
-// says so in its documentation. storetest.Run checks the rest of the contract.
+// a store that cannot promise this (Workers KV, whose claim is a blind write
+// read back) says so in its documentation. storetest.Run checks the contract,
+// and its Options name each way a store departs from it.
 type Store interface {
 	// Lookup returns the result stored under key or, when there is none, the
 	// claim (live or not); both are nil for a fresh key. A record that cannot

@@ -65,6 +65,11 @@ type Options struct {
 
 // Middleware puts e in front of handlers: each request it applies to runs the
 // handler at most once per key, and every retry gets the first final answer.
+//
+// It does not recover a panic of the handler: the panic goes on to the
+// caller, whose own recover answers (the order intake answers 500
+// internal_error). The claim is neither released nor completed, since the
+// handler may have done its work: it holds the key until its lease ends.
 func Middleware(e *Engine, opts Options) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler { return New(e, next, opts) }
 }

@@ -45,11 +45,13 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 	return nil, claim, err
 }
 
-// Claim writes the claim and reads it back: of concurrent claims at one
-// location, the one read back is the one that stays, and only its writer
-// goes on; the claim read back answers a loser directly. The KV expiry is the
-// lease rounded up to KV's 60-second floor; the engine enforces the lease
-// itself from LeaseUntil.
+// Claim writes the claim and reads it back: a claim overwritten before its
+// read-back loses, and the claim read back answers it directly. Claim does
+// not look for a result or a live claim first (the engine's Lookup just did,
+// and a look would be a fourth read), so a claim written after another's
+// read-back overwrites it and wins too: the race KV cannot close. The KV
+// expiry is the lease rounded up to KV's 60-second floor; the engine
+// enforces the lease itself from LeaseUntil.
 func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
 	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
 	if err := s.write(ctx, PendingPrefix+key, c, ttl); err != nil {
