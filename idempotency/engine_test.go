@@ -489,18 +489,23 @@ func TestAPanicKeepsTheClaimUntilItsLeaseEnds(t *testing.T) {
 	}
 }
 
-// What Do hands back is the caller's: changing a replayed response's header
-// map does not change the next replay.
-func TestAReplayIsTheCallersToChange(t *testing.T) {
+// What Do hands back is the caller's: changing the header map of a response
+// it returned, executed or replayed, does not change the next replay, from
+// the store or from the engine's cache of results.
+func TestAResponseIsTheCallersToChange(t *testing.T) {
 	t.Parallel()
-	e, _, _ := newEngine()
-	var runs counter
-	e.Do(ctx, chargeCall, charge(&runs, 201))
-	out := e.Do(ctx, chargeCall, charge(&runs, 201))
-	out.Response.Header["Content-Type"] = "text/html"
-	out.Response.Header["Set-Cookie"] = "session=stolen"
-	if next := e.Do(ctx, chargeCall, charge(&runs, 201)); !maps.Equal(next.Response.Header, map[string]string{"Content-Type": "application/json"}) {
-		t.Errorf("the next replay's header %v, want the stored one", next.Response.Header)
+	for _, cache := range []*idempotency.ResultCache{nil, idempotency.NewResultCache(10)} {
+		e, _, _ := newEngine()
+		e.Cache = cache
+		var runs counter
+		executed := e.Do(ctx, chargeCall, charge(&runs, 201))
+		executed.Response.Header["X-Request-Id"] = "req-1"
+		replayed := e.Do(ctx, chargeCall, charge(&runs, 201))
+		replayed.Response.Header["Content-Type"] = "text/html"
+		replayed.Response.Header["Set-Cookie"] = "session=stolen"
+		if next := e.Do(ctx, chargeCall, charge(&runs, 201)); !maps.Equal(next.Response.Header, map[string]string{"Content-Type": "application/json"}) {
+			t.Errorf("with cache %v: the next replay's header %v, want the stored one", cache != nil, next.Response.Header)
+		}
 	}
 }
 

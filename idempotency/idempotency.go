@@ -16,6 +16,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
 )
 
@@ -85,15 +86,13 @@ type Result struct {
 	ExpiresAt   time.Time         `json:"expiresAt,omitzero"`
 }
 
-// Response returns the stored response as it is replayed. A body stored
-// without a Content-Type was the order intake's JSON; an empty body has none.
+// Response returns the stored response as it is replayed, the caller's to
+// change: its header map and body are copies. A body stored without a
+// Content-Type was the order intake's JSON; an empty body has none.
 func (r *Result) Response() Response {
-	header := r.Header
+	header := make(map[string]string, len(r.Header)+1)
+	maps.Copy(header, r.Header)
 	if header["Content-Type"] == "" && r.Body != "" {
-		header = make(map[string]string, len(r.Header)+1)
-		for name, value := range r.Header {
-			header[name] = value
-		}
 		header["Content-Type"] = "application/json"
 	}
 	return Response{Status: r.Status, Header: header, Body: []byte(r.Body)}
