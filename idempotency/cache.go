@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"container/list"
+	"maps"
 	"sync"
 	"time"
 )
@@ -57,11 +58,15 @@ func (c *ResultCache) get(key string, now time.Time) *Result {
 	return entry.result
 }
 
-// put keeps r under key, unless r has no expiry.
+// put keeps a copy of r under key, unless r has no expiry: the caller's
+// header map stays the caller's.
 func (c *ResultCache) put(key string, r *Result) {
 	if c == nil || r.ExpiresAt.IsZero() {
 		return
 	}
+	kept := *r
+	kept.Header = maps.Clone(r.Header)
+	r = &kept
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[key]; ok {

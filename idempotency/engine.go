@@ -103,7 +103,8 @@ func (o Outcome) RetryAfter(now time.Time) int {
 //     wait (InFlight).
 //  3. Otherwise the call claims the key, and runs fn only if the store
 //     confirms that the claim is its own: never without a durable claim. A
-//     final response is stored; a retryable one releases the claim.
+//     final response is stored; a retryable one releases the claim. A panic
+//     of fn goes on to the caller and leaves the claim to its lease.
 func (e *Engine) Do(ctx context.Context, call Call, fn Func) Outcome {
 	key := call.RecordKey()
 

@@ -16,6 +16,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
 )
 
@@ -85,14 +86,13 @@ type Result struct {
 	ExpiresAt   time.Time         `json:"expiresAt,omitzero"`
 }
 
-// Response returns the stored response as it is replayed.
+// Response returns the stored response as it is replayed, the caller's to
+// change: its header map and body are copies. A body stored without a
+// Content-Type was the order intake's JSON; an empty body has none.
 func (r *Result) Response() Response {
-	header := r.Header
-	if header["Content-Type"] == "" {
-		header = make(map[string]string, len(r.Header)+1)
-		for name, value := range r.Header {
-			header[name] = value
-		}
+	header := make(map[string]string, len(r.Header)+1)
+	maps.Copy(header, r.Header)
+	if header["Content-Type"] == "" && r.Body != "" {
 		header["Content-Type"] = "application/json"
 	}
 	return Response{Status: r.Status, Header: header, Body: []byte(r.Body)}
@@ -100,8 +100,9 @@ func (r *Result) Response() Response {
 
 // Store keeps the records of calls under their record keys. Of two calls that
 // claim one key, at most one may be told it won while the other's claim lives;
-// a store that cannot promise this everywhere (Workers KV across locations)
-// says so in its documentation. storetest.Run checks the rest of the contract.
+// a store that cannot promise this (Workers KV, whose claim is a blind write
+// read back) says so in its documentation. storetest.Run checks the contract,
+// and its Options name each way a store departs from it.
 type Store interface {
 	// Lookup returns the result stored under key or, when there is none, the
 	// claim (live or not); both are nil for a fresh key. A record that cannot

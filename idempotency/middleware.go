@@ -65,6 +65,11 @@ type Options struct {
 
 // Middleware puts e in front of handlers: each request it applies to runs the
 // handler at most once per key, and every retry gets the first final answer.
+//
+// It does not recover a panic of the handler: the panic goes on to the
+// caller, whose own recover answers (the order intake answers 500
+// internal_error). The claim is neither released nor completed, since the
+// handler may have done its work: it holds the key until its lease ends.
 func Middleware(e *Engine, opts Options) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler { return New(e, next, opts) }
 }
@@ -136,6 +141,11 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) (Call, Outcome) 
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.ContentLength = int64(len(body))
 		h.next.ServeHTTP(rec, req)
+		if _, set := rec.header["Content-Type"]; !set && rec.body.Len() > 0 {
+			// What net/http sends for a body without one, so that the
+			// live answer and its replays say the same.
+			rec.header.Set("Content-Type", http.DetectContentType(rec.body.Bytes()))
+		}
 		resp := Response{Status: rec.status, Header: map[string]string{}, Body: rec.body.Bytes()}
 		for _, name := range h.opts.StoredHeaders {
 			if value := rec.header.Get(name); value != "" {

@@ -2,6 +2,7 @@ package d1
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -72,6 +73,7 @@ func (t *FakeTable) Get(_ context.Context, key string, now time.Time) (*Row, err
 	if !ok || !r.ExpiresAt.After(now) {
 		return nil, nil
 	}
+	r.ResponseHeader = maps.Clone(r.ResponseHeader) // a row read is a copy, as SQL's is
 	return &r, nil
 }
 
@@ -104,7 +106,7 @@ func (t *FakeTable) Complete(_ context.Context, key string, c idempotency.Claim,
 	if !ok || r.Completed || !r.ClaimedAt.Equal(c.ClaimedAt) || r.Fingerprint != c.Fingerprint {
 		return idempotency.ErrClaimLost
 	}
-	r.Completed, r.ResponseStatus, r.ResponseHeader, r.ResponseBody = true, res.Status, res.Header, res.Body
+	r.Completed, r.ResponseStatus, r.ResponseHeader, r.ResponseBody = true, res.Status, maps.Clone(res.Header), res.Body
 	r.CompletedAt, r.ExpiresAt = res.CompletedAt, expiresAt
 	t.rows[key] = r
 	return nil

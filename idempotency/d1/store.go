@@ -39,12 +39,18 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 	}
 	result := &idempotency.Result{Fingerprint: row.Fingerprint, Status: row.ResponseStatus, Header: row.ResponseHeader,
 		Body: row.ResponseBody, CompletedAt: row.CompletedAt, ExpiresAt: row.ExpiresAt}
-	// Fill the cache for the next retry at this edge, unless KV's 60 s floor
-	// would keep it beyond the row.
-	if left := row.ExpiresAt.Sub(now); s.Cache != nil && left >= kvstore.MinTTLSeconds*time.Second {
-		s.Cache.WriteResult(ctx, key, *result, left) // best effort: the table stays authoritative
-	}
+	s.cache(ctx, key, *result, now) // for the next retry at this edge
 	return result, nil, nil
+}
+
+// cache writes r to the KV cache, best effort (the table stays
+// authoritative), for the whole seconds the row has left at now, and not at
+// all when KV's 60 s floor would keep it beyond the row: the cache may lag
+// the table, never outlive it.
+func (s Store) cache(ctx context.Context, key string, r idempotency.Result, now time.Time) {
+	if left := r.ExpiresAt.Sub(now).Truncate(time.Second); s.Cache != nil && left >= kvstore.MinTTLSeconds*time.Second {
+		s.Cache.WriteResult(ctx, key, r, left)
+	}
 }
 
 // Claim runs the table's atomic claim. An unfinished claim's row dies with
@@ -65,9 +71,7 @@ func (s Store) Complete(ctx context.Context, key string, c idempotency.Claim, r 
 	if err := s.Table.Complete(ctx, key, c, r, r.ExpiresAt); err != nil {
 		return err
 	}
-	if s.Cache != nil {
-		s.Cache.WriteResult(ctx, key, r, r.ExpiresAt.Sub(r.CompletedAt)) // best effort, as in Lookup
-	}
+	s.cache(ctx, key, r, s.Now())
 	return nil
 }
 

@@ -13,9 +13,11 @@ package kv
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/kvstore"
@@ -43,11 +45,13 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 	return nil, claim, err
 }
 
-// Claim writes the claim and reads it back: of concurrent claims at one
-// location, the one read back is the one that stays, and only its writer
-// goes on; the claim read back answers a loser directly. The KV expiry is the
-// lease rounded up to KV's 60-second floor; the engine enforces the lease
-// itself from LeaseUntil.
+// Claim writes the claim and reads it back: a claim overwritten before its
+// read-back loses, and the claim read back answers it directly. Claim does
+// not look for a result or a live claim first (the engine's Lookup just did,
+// and a look would be a fourth read), so a claim written after another's
+// read-back overwrites it and wins too: the race KV cannot close. The KV
+// expiry is the lease rounded up to KV's 60-second floor; the engine
+// enforces the lease itself from LeaseUntil.
 func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
 	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
 	if err := s.write(ctx, PendingPrefix+key, c, ttl); err != nil {
@@ -81,12 +85,29 @@ func (s Store) Release(ctx context.Context, key string, c idempotency.Claim) err
 
 // ReadResult returns the result stored under key, or nil.
 func (s Store) ReadResult(ctx context.Context, key string) (*idempotency.Result, error) {
-	return read[idempotency.Result](ctx, s.KV, ResultPrefix+key, validResult)
+	record, err := read[resultRecord](ctx, s.KV, ResultPrefix+key, decodeResult)
+	if record == nil {
+		return nil, err
+	}
+	return &record.Result, err
 }
 
 // WriteResult stores r under key for ttl, and at least KV's 60-second floor.
 func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result, ttl time.Duration) error {
-	return s.write(ctx, ResultPrefix+key, r, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
+	record := resultRecord{Result: r}
+	if !utf8.ValidString(r.Body) {
+		record.Body, record.BodyBase64 = "", base64.StdEncoding.EncodeToString([]byte(r.Body))
+	}
+	return s.write(ctx, ResultPrefix+key, record, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
+}
+
+// resultRecord is a result as KV stores it. A JSON string holds only UTF-8,
+// so a body that is not (an image, a gzip stream) is kept in bodyBase64,
+// byte for byte, and body is empty; other results are stored as the order
+// intake has always stored them.
+type resultRecord struct {
+	idempotency.Result
+	BodyBase64 string `json:"bodyBase64,omitempty"`
 }
 
 func (s Store) readClaim(ctx context.Context, key string) (*idempotency.Claim, error) {
@@ -94,13 +115,14 @@ func (s Store) readClaim(ctx context.Context, key string) (*idempotency.Claim, e
 }
 
 // read returns the record stored under key, or nil when there is none.
-func read[T any](ctx context.Context, store kvstore.Store, key string, valid func(*T) bool) (*T, error) {
+// decode checks the record as JSON decoded it, and finishes decoding it.
+func read[T any](ctx context.Context, store kvstore.Store, key string, decode func(*T) bool) (*T, error) {
 	raw, found, err := store.Get(ctx, key)
 	if err != nil || !found {
 		return nil, err
 	}
 	var record T
-	if err := json.Unmarshal([]byte(raw), &record); err != nil || !valid(&record) {
+	if err := json.Unmarshal([]byte(raw), &record); err != nil || !decode(&record) {
 		return nil, fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, key)
 	}
 	return &record, nil
@@ -114,10 +136,31 @@ func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int
 	return s.KV.Put(ctx, key, string(raw), ttlSeconds)
 }
 
-func validClaim(c *idempotency.Claim) bool { return c.Fingerprint != "" && !c.LeaseUntil.IsZero() }
+// validClaim accepts a claim without a fingerprint (a call whose key alone
+// says what it does) only when the engine wrote it, with a claimId: the
+// order intake's first version always stored a fingerprint.
+func validClaim(c *idempotency.Claim) bool {
+	return !c.LeaseUntil.IsZero() && (c.Fingerprint != "" || c.ID != "")
+}
 
+// decodeResult decodes a body kept in bodyBase64, and checks the result.
+func decodeResult(r *resultRecord) bool {
+	if r.BodyBase64 != "" {
+		body, err := base64.StdEncoding.DecodeString(r.BodyBase64)
+		if err != nil || r.Body != "" {
+			return false
+		}
+		r.Body, r.BodyBase64 = string(body), ""
+	}
+	return validResult(&r.Result)
+}
+
+// validResult accepts an empty body (a 202 or 204 without one) or an empty
+// fingerprint only in a result the engine wrote, which carries expiresAt:
+// the order intake's first version always stored both, so a result of its
+// that lacks one is damage.
 func validResult(r *idempotency.Result) bool {
-	return r.Fingerprint != "" && r.Status != 0 && r.Body != ""
+	return r.Status != 0 && (!r.ExpiresAt.IsZero() || (r.Fingerprint != "" && r.Body != ""))
 }
 
 func ceilSeconds(d time.Duration) int {

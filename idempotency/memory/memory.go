@@ -1,10 +1,13 @@
 // Package memory is an idempotency.Store in a Go map: for tests, and for
 // native Go servers with one process (the stand-in order gateway). One mutex
 // makes every method atomic, so of concurrent claims exactly one wins.
+// Records are copied in and out, as a database would: changing a result
+// Lookup returned changes nothing stored.
 package memory
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -42,7 +45,16 @@ func (s *Store) Lookup(_ context.Context, key string) (*idempotency.Result, *ide
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.live(key)
-	return r.result, r.claim, nil
+	var result *idempotency.Result
+	if r.result != nil {
+		result = copyResult(*r.result)
+	}
+	var claim *idempotency.Claim
+	if r.claim != nil {
+		held := *r.claim
+		claim = &held
+	}
+	return result, claim, nil
 }
 
 // Claim stores c unless a live result or a live claim holds key.
@@ -60,7 +72,8 @@ func (s *Store) Claim(_ context.Context, key string, c idempotency.Claim) (bool,
 		holder := *r.claim
 		return false, &holder, nil
 	}
-	s.records[key] = record{claim: &c}
+	held := c
+	s.records[key] = record{claim: &held}
 	return true, &c, nil
 }
 
@@ -71,8 +84,15 @@ func (s *Store) Complete(_ context.Context, key string, c idempotency.Claim, r i
 	if held := s.records[key].claim; held == nil || held.ID != c.ID {
 		return idempotency.ErrClaimLost
 	}
-	s.records[key] = record{result: &r}
+	s.records[key] = record{result: copyResult(r)}
 	return nil
+}
+
+// copyResult copies r with its header map: what the store keeps and what
+// it hands out share nothing a caller could change.
+func copyResult(r idempotency.Result) *idempotency.Result {
+	r.Header = maps.Clone(r.Header)
+	return &r
 }
 
 // Release deletes claim c, if it still holds key.
