@@ -78,7 +78,7 @@ test: $(WRANGLER)
 	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./idempotency/... ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	scripts/staticcheck.sh
-	go test -count=1 ./...
+	go test -race -count=1 ./...
 	TINYGO= go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
 ifneq ($(TINYGO_CMD),)
 	@# The TestLauncher tests check scripts/internal/devserver, not the build

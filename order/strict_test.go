@@ -1,7 +1,6 @@
 package order
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,7 +63,7 @@ func newStrictWorker(t *testing.T, table d1.Table) *strictWorker {
 	}
 	w := &strictWorker{t: t, table: fake, kv: kv, clock: clock,
 		placer: &countingPlacer{next: MintReceipt{Now: clock.Now}}}
-	w.handler = newTestHandler(t, d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &bytes.Buffer{})
+	w.handler = newTestHandler(t, d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &syncBuffer{})
 	return w
 }
 
