@@ -12,8 +12,7 @@ import (
 	"github.com/orderintake/edge/idempotency"
 )
 
-// The timing rules (docs/contract.md), on leaseWorker (PENDING_LEASE_SECONDS=2,
-// RESULT_TTL_SECONDS=60).
+// The timing rules (docs/contract.md), on leaseWorker (PENDING_LEASE_SECONDS=2).
 
 // The claim's lease comes from the setting, its KV expiry is floored at 60 s
 // (local KV, like the real one, refuses a 2-second expirationTtl, so without
@@ -43,7 +42,7 @@ func TestLeaseSettingAndKVExpiry(t *testing.T) {
 	accepted, _ := time.Parse(time.RFC3339Nano, rc.AcceptedAt)
 	want := map[string]int64{
 		"pending:" + key: claim.ClaimedAt.Unix() + 60,
-		"result:" + key:  accepted.Unix() + 60,
+		"result:" + key:  accepted.Unix() + 86400,
 	}
 	for _, k := range listed {
 		if expected, ok := want[k.Name]; ok {
@@ -96,7 +95,7 @@ func TestLostResultWrite(t *testing.T) {
 // the same key places anew (docs/contract.md: The local result cache).
 func TestCachedResultIsNotServedAfterItExpires(t *testing.T) {
 	t.Parallel()
-	w := leaseWorker.get(t)
+	w := cacheWorker.get(t)
 	key := newKey()
 	created := post(t, w, key, msft)
 	first := wantReceipt(t, created, key, msftOrder)

@@ -44,10 +44,12 @@ var (
 	// defaultWorker runs wrangler.toml as it is.
 	defaultWorker = &worker{name: "default"}
 	// leaseWorker has a 2-second lease, below KV's 60-second TTL floor, and
-	// keeps results for 60 s, the shortest KV allows (its local result cache
-	// is on, as by default).
+	// no local result cache: its tests delete results behind its back.
 	leaseWorker = &worker{name: "lease", opts: devserver.Options{Vars: map[string]string{
-		"PENDING_LEASE_SECONDS": "2", "RESULT_TTL_SECONDS": "60"}}}
+		"PENDING_LEASE_SECONDS": "2", "RESULT_CACHE_ENTRIES": "0"}}}
+	// cacheWorker keeps results for 60 s, the shortest KV allows, with its
+	// local result cache on (as by default).
+	cacheWorker = &worker{name: "cache", opts: devserver.Options{Vars: map[string]string{"RESULT_TTL_SECONDS": "60"}}}
 	// misconfiguredWorker keeps results for 59 s, which KV would refuse.
 	misconfiguredWorker = &worker{name: "misconfigured", opts: devserver.Options{Vars: map[string]string{"RESULT_TTL_SECONDS": "59"}}}
 	// authWorker knows two clients (SPEC §7).
@@ -65,7 +67,7 @@ var (
 	strictGatewayWorker = &worker{name: "strict-gateway", gateway: true, opts: devserver.StrictMode(devserver.Options{
 		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
 
-	workers = []*worker{defaultWorker, leaseWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker}
+	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker}
 )
 
 func (w *worker) get(t *testing.T) *worker {
