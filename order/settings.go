@@ -25,6 +25,16 @@ type Settings struct {
 	PlacementToken string
 	// PlacementTimeout bounds the wait for the gateway's answer.
 	PlacementTimeout time.Duration
+	// QueueRetryBase is the delay before a queued order's first retry
+	// (SPEC §10); each further retry doubles it, up to MaxRetryDelay.
+	QueueRetryBase time.Duration
+	// QueueMaxRetries is the queue consumer's max_retries in wrangler.toml,
+	// which the worker cannot read from its binding: a message's last
+	// delivery is attempt QueueMaxRetries+1.
+	QueueMaxRetries int
+	// QueueDeadLetter names the dead-letter queue this worker also consumes
+	// (its batches settle orders instead of retrying them); "" when none.
+	QueueDeadLetter string
 }
 
 type setting struct {
@@ -33,6 +43,7 @@ type setting struct {
 	unit         time.Duration
 	unitName     string
 	into         *time.Duration
+	count        *int // instead of into, for a plain number (unit 1)
 }
 
 // ParseSettings reads the settings through getenv. An unset or empty setting
@@ -51,10 +62,13 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 	}
 	misconfigured := func(err error) (Settings, error) { return Settings{Clients: s.Clients}, err }
 	for _, st := range []setting{
-		{"PENDING_LEASE_SECONDS", 30, 1, 3600, time.Second, "seconds", &s.Lease},
+		{"PENDING_LEASE_SECONDS", 30, 1, 3600, time.Second, "seconds", &s.Lease, nil},
 		// KV refuses an expirationTtl below 60 s.
-		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, time.Second, "seconds", &s.ResultTTL},
-		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, time.Millisecond, "milliseconds", &s.PlacementTimeout},
+		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, time.Second, "seconds", &s.ResultTTL, nil},
+		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, time.Millisecond, "milliseconds", &s.PlacementTimeout, nil},
+		{"QUEUE_RETRY_BASE_SECONDS", 5, 1, 3600, time.Second, "seconds", &s.QueueRetryBase, nil},
+		// Cloudflare's own default and maximum of max_retries.
+		{"QUEUE_MAX_RETRIES", 3, 0, 100, 1, "retries", nil, &s.QueueMaxRetries},
 	} {
 		n := st.dflt
 		if raw := getenv(st.name); raw != "" {
@@ -64,13 +78,24 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 			}
 			n = v
 		}
-		*st.into = time.Duration(n) * st.unit
+		if st.count != nil {
+			*st.count = n
+		} else {
+			*st.into = time.Duration(n) * st.unit
+		}
 	}
 	if raw := getenv("PLACEMENT_URL"); raw != "" {
 		if err := checkPlacementURL(raw); err != nil {
 			return misconfigured(err)
 		}
 		s.PlacementURL = raw
+	}
+	if name := getenv("QUEUE_DEAD_LETTER_QUEUE"); name != "" {
+		// Cloudflare's queue names: lower-case letters, digits and dashes.
+		if len(name) > 63 || strings.IndexFunc(name, func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') }) >= 0 {
+			return misconfigured(fmt.Errorf("setting QUEUE_DEAD_LETTER_QUEUE must be a queue name (at most 63 of a-z, 0-9 and -), got %q", name))
+		}
+		s.QueueDeadLetter = name
 	}
 	if token := getenv("PLACEMENT_TOKEN"); token != "" {
 		// The message never quotes the token: it is a secret.
