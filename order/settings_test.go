@@ -53,7 +53,9 @@ func TestParseSettings(t *testing.T) {
 		{"timeout in seconds", map[string]string{"PLACEMENT_TIMEOUT_MS": "5s"}, Settings{}, "PLACEMENT_TIMEOUT_MS"},
 		{"token with a space", map[string]string{"PLACEMENT_URL": "https://oms.example.com", "PLACEMENT_TOKEN": "s3cr3t t0ken"}, Settings{}, "PLACEMENT_TOKEN"},
 		{"queue settings", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "1", "QUEUE_MAX_RETRIES": "0", "QUEUE_DEAD_LETTER_QUEUE": "order-intake-placements-dlq"},
-			with(func(s *Settings) { s.QueueRetryBase, s.QueueMaxRetries, s.QueueDeadLetter = time.Second, 0, "order-intake-placements-dlq" }), ""},
+			with(func(s *Settings) {
+				s.QueueRetryBase, s.QueueMaxRetries, s.QueueDeadLetter = time.Second, 0, "order-intake-placements-dlq"
+			}), ""},
 		{"queue settings at their maximum", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "3600", "QUEUE_MAX_RETRIES": "100"},
 			with(func(s *Settings) { s.QueueRetryBase, s.QueueMaxRetries = time.Hour, 100 }), ""},
 		{"retry base zero", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "0"}, Settings{}, "QUEUE_RETRY_BASE_SECONDS"},
