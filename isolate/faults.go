@@ -3,6 +3,8 @@
 package isolate
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -41,4 +43,35 @@ func sleep(ms int) js.Value {
 		return js.Global().Get("setTimeout").Invoke(args[0], ms)
 	})
 	return js.Global().Get("Promise").New(start)
+}
+
+// crashMarker in a queued order's message (its Idempotency-Key starts with
+// "crash-mid-batch") makes the batch holding it kill the runtime.
+var crashMarker = []byte(`"key":"crash-mid-batch`)
+
+// withQueueFaults kills the Go runtime in the middle of a batch that holds a
+// message marked with crashMarker on its first delivery: the batch is being
+// consumed, and after one second, when its quick messages are placed (their
+// outcomes stored but not acknowledged) and a slow one is still placing (its
+// claim held), an unrecovered panic ends the program. The glue then retries
+// the whole batch.
+func withQueueFaults(consume QueueConsumer) QueueConsumer {
+	if consume == nil {
+		return nil
+	}
+	return func(ctx context.Context, queue string, batch []QueueMessage) []QueueVerdict {
+		crash := false
+		for _, m := range batch {
+			crash = crash || (m.Attempts == 1 && bytes.Contains(m.Body, crashMarker))
+		}
+		if !crash {
+			return consume(ctx, queue, batch)
+		}
+		fmt.Fprintf(Console, `{"event":"crash_scheduled","messages":%d}`, len(batch))
+		go consume(ctx, queue, batch)
+		await(sleep(1000))
+		go func() { panic("injected crash in the middle of a queue batch") }()
+		await(sleep(1000)) // the runtime is gone before this ends
+		return nil
+	}
 }
