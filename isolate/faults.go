@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"syscall/js"
@@ -22,6 +23,19 @@ func withFaults(h http.Handler) http.Handler {
 		case "/__faults/crash": // an unrecovered panic ends the Go program
 			go func() { panic("injected crash") }()
 			await(sleep(50)) // this request stays in flight until the crash
+		case "/__faults/enqueue": // sends the body to ORDER_QUEUE ?copies=N times
+			q, err := OpenQueue("ORDER_QUEUE")
+			copies, _ := strconv.Atoi(r.URL.Query().Get("copies"))
+			body, _ := io.ReadAll(r.Body)
+			for range copies {
+				if err == nil {
+					err = q.Send(r.Context(), body)
+				}
+			}
+			if err != nil {
+				panic(err)
+			}
+			w.WriteHeader(http.StatusNoContent)
 		case "/__faults/hold": // stays in flight, on a timer of its own
 			ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 			fmt.Fprintf(Console, `{"event":"hold_started","ms":%d}`, ms)
