@@ -32,6 +32,7 @@ type queueConfig struct {
 	duration time.Duration // of each concurrent measurement
 	runs     int           // concurrent measurements per worker, alternating
 	conc     int           // clients of a concurrent measurement
+	delay    time.Duration // the stand-in gateway's time per call
 }
 
 // queueResult is what queueBench measured.
@@ -41,7 +42,16 @@ type queueResult struct {
 	// placedAfter is placedAt − acceptedAt of the queue worker's orders,
 	// those sent one at a time and those of the concurrent runs.
 	placedAfter map[string][]time.Duration
-	ops         queueOps
+	// drained is, per concurrent run of the queue worker, how many orders it
+	// queued and the time from the first one's acceptedAt to the last one's
+	// placedAt: what the local consumer sustained.
+	drained []drainedRun
+	ops     queueOps
+}
+
+type drainedRun struct {
+	orders int
+	span   time.Duration
 }
 
 // queueBench compares queue mode's intake with inline placement through the
@@ -50,7 +60,11 @@ type queueResult struct {
 // measured in the same run, alternating. It then reads every queued order's
 // status for the time from its 202 to placed (its placedAt − acceptedAt).
 func queueBench(ctx context.Context, cfg queueConfig, out io.Writer) (*queueResult, error) {
-	standIn := httptest.NewServer(oms.New("", oms.Plan{}, nil))
+	gateway := oms.New("", oms.Plan{}, nil)
+	standIn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(cfg.delay) // a slower order-management system
+		gateway.ServeHTTP(w, r)
+	}))
 	defer standIn.Close()
 	vars := func() map[string]string { return map[string]string{"PLACEMENT_URL": standIn.URL + "/orders"} }
 	servers, err := startAll(map[string]func() (devserver.Options, error){
@@ -106,6 +120,7 @@ func queueBench(ctx context.Context, cfg queueConfig, out io.Writer) (*queueResu
 			res.one[name] = append(res.one[name], took)
 		}
 	}
+	fingerprint := order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()
 	var failures []error
 	for r := range cfg.runs {
 		turn := names
@@ -118,61 +133,76 @@ func queueBench(ctx context.Context, cfg queueConfig, out io.Writer) (*queueResu
 				failures = append(failures, fmt.Errorf("%s c=%d: %d bad answers, first: %s", name, cfg.conc, st.bad, st.firstBad))
 			}
 			res.concurrent[name] = append(res.concurrent[name], st)
+			if name != "queue" {
+				continue
+			}
+			// Let the consumer drain the run's orders before the next
+			// measurement, so that it does not compete with that one.
+			var first, last time.Time
+			for _, key := range keys["concurrent"] {
+				accepted, placed, err := waitPlaced(ctx, client, servers["queue"].URL, order.OrderID("", key, fingerprint))
+				if err != nil {
+					return nil, err
+				}
+				res.placedAfter["concurrent"] = append(res.placedAfter["concurrent"], placed.Sub(accepted))
+				if first.IsZero() || accepted.Before(first) {
+					first = accepted
+				}
+				if placed.After(last) {
+					last = placed
+				}
+			}
+			res.drained = append(res.drained, drainedRun{orders: len(keys["concurrent"]), span: last.Sub(first)})
+			keys["concurrent"] = nil
 		}
 	}
 	if err := errors.Join(failures...); err != nil {
 		return nil, err
 	}
-	fingerprint := order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()
-	for _, phase := range []string{"one", "concurrent"} {
-		for _, key := range keys[phase] {
-			after, err := placedAfter(ctx, client, servers["queue"].URL, order.OrderID("", key, fingerprint))
-			if err != nil {
-				return nil, err
-			}
-			res.placedAfter[phase] = append(res.placedAfter[phase], after)
+	for _, key := range keys["one"] {
+		accepted, placed, err := waitPlaced(ctx, client, servers["queue"].URL, order.OrderID("", key, fingerprint))
+		if err != nil {
+			return nil, err
 		}
+		res.placedAfter["one"] = append(res.placedAfter["one"], placed.Sub(accepted))
 	}
 	return res, nil
 }
 
-// placedAfter waits until the order is placed and returns its placedAt −
-// acceptedAt, both the worker's clock.
-func placedAfter(ctx context.Context, client *http.Client, baseURL, id string) (time.Duration, error) {
+// waitPlaced waits until the order is placed and returns its acceptedAt and
+// placedAt, both the worker's clock.
+func waitPlaced(ctx context.Context, client *http.Client, baseURL, id string) (accepted, placed time.Time, err error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/orders/"+id, nil)
 		resp, err := client.Do(req)
 		if err != nil {
-			return 0, err
+			return accepted, placed, err
 		}
 		var doc order.OrderStatus
 		err = json.NewDecoder(resp.Body).Decode(&doc)
 		resp.Body.Close()
 		if err != nil || resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("GET /orders/%s: %d, %v", id, resp.StatusCode, err)
+			return accepted, placed, fmt.Errorf("GET /orders/%s: %d, %v", id, resp.StatusCode, err)
 		}
 		switch doc.Status {
 		case order.StatusPlaced:
 			accepted, err1 := time.Parse(time.RFC3339Nano, doc.AcceptedAt)
 			placed, err2 := time.Parse(time.RFC3339Nano, doc.PlacedAt)
-			if err := errors.Join(err1, err2); err != nil {
-				return 0, err
-			}
-			return placed.Sub(accepted), nil
+			return accepted, placed, errors.Join(err1, err2)
 		case order.StatusQueued:
 		default:
-			return 0, fmt.Errorf("order %s ended %s: %s", id, doc.Status, doc.Reason)
+			return accepted, placed, fmt.Errorf("order %s ended %s: %s", id, doc.Status, doc.Reason)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return 0, fmt.Errorf("order %s still queued after a minute", id)
+			return accepted, placed, fmt.Errorf("order %s still queued after a minute", id)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 }
 
 func reportQueue(cfg queueConfig, res *queueResult, out io.Writer) {
-	fmt.Fprintf(out, "## Queue mode against inline placement through the gateway\n\n%s\n\n", machine())
+	fmt.Fprintf(out, "## Queue mode against inline placement through the gateway (the stand-in answering after %v)\n\n%s\n\n", cfg.delay, machine())
 	fmt.Fprintf(out, "### New orders one at a time (%d per worker, alternating, after 20 warm-up)\n\n", cfg.n)
 	fmt.Fprintln(out, "| worker | answer | p50 | p90 | p99 |\n|---|---|---|---|---|")
 	for _, name := range []string{"inline", "queue"} {
@@ -202,6 +232,10 @@ func reportQueue(cfg queueConfig, res *queueResult, out io.Writer) {
 		}
 		label := map[string]string{"one": "sent one at a time", "concurrent": fmt.Sprintf("sent by %d clients", cfg.conc)}[phase]
 		fmt.Fprintf(out, "| %s | %d | %s | %s | %s |\n", label, len(s), ms(median(s)), ms(percentile(s, 0.99)), ms(s[len(s)-1]))
+	}
+	fmt.Fprintln(out, "\n### The local consumer, per concurrent run (first acceptedAt to last placedAt)\n\n| orders | span | placed/s |\n|---|---|---|")
+	for _, d := range res.drained {
+		fmt.Fprintf(out, "| %d | %s | %.0f |\n", d.orders, ms(d.span), float64(d.orders)/d.span.Seconds())
 	}
 	o := res.ops
 	fmt.Fprintln(out, "\n### Storage operations and queue sends per new order (natively, over kvstore.Fake and d1.FakeTable)\n\n| mode | step | KV reads | KV writes | D1 statements | queue sends |\n|---|---|---|---|---|---|")
