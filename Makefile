@@ -122,10 +122,13 @@ deploy-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --remote --env strict
 	$(WRANGLER) deploy --env strict
 
-## queues: create queue mode's queue and its dead-letter queue on your account
+## queues: create queue mode's queue and its dead-letter queue on your account, keeping
+## messages QUEUE_RETENTION seconds (14 days; the Workers Free plan allows 86400 at most):
+## a message not consumed by then is deleted, dead-letter queue or not
+QUEUE_RETENTION ?= 1209600
 queues: $(WRANGLER)
-	$(WRANGLER) queues create order-intake-placements
-	$(WRANGLER) queues create order-intake-placements-dlq
+	$(WRANGLER) queues create order-intake-placements --message-retention-period-secs $(QUEUE_RETENTION)
+	$(WRANGLER) queues create order-intake-placements-dlq --message-retention-period-secs $(QUEUE_RETENTION)
 
 ## deploy-queue: build and deploy queue mode (wrangler deploy --env queue); run make queues once first
 deploy-queue: $(WRANGLER)
