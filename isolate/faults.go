@@ -64,10 +64,11 @@ func sleep(ms int) js.Value {
 var crashMarker = []byte(`"key":"crash-mid-batch`)
 
 // withQueueFaults kills the Go runtime in the middle of a batch that holds a
-// message marked with crashMarker on its first delivery: the batch is being
-// consumed, and after one second, when its quick messages are placed (their
-// outcomes stored but not acknowledged) and a slow one is still placing (its
-// claim held), an unrecovered panic ends the program. The glue then retries
+// message marked with crashMarker on its first delivery. The batch's
+// messages are consumed one by one, concurrently; once all but one have been
+// decided (placed, their outcomes stored but not acknowledged) while the
+// last is still being placed (its claim held: a hanging gateway, say), or
+// after 5 s, an unrecovered panic ends the program. The glue then retries
 // the whole batch.
 func withQueueFaults(consume QueueConsumer) QueueConsumer {
 	if consume == nil {
@@ -78,12 +79,26 @@ func withQueueFaults(consume QueueConsumer) QueueConsumer {
 		for _, m := range batch {
 			crash = crash || (m.Attempts == 1 && bytes.Contains(m.Body, crashMarker))
 		}
-		if !crash {
+		if !crash || len(batch) < 2 {
 			return consume(ctx, queue, batch)
 		}
 		fmt.Fprintf(Console, `{"event":"crash_scheduled","messages":%d}`, len(batch))
-		go consume(ctx, queue, batch)
-		await(sleep(1000))
+		decided := make(chan struct{}, len(batch)+1)
+		for _, m := range batch {
+			go func() {
+				consume(ctx, queue, []QueueMessage{m})
+				decided <- struct{}{}
+			}()
+		}
+		go func() { // the fallback, on a JavaScript timer of this event
+			await(sleep(5000))
+			for range batch {
+				decided <- struct{}{}
+			}
+		}()
+		for range len(batch) - 1 {
+			<-decided
+		}
 		go func() { panic("injected crash in the middle of a queue batch") }()
 		await(sleep(1000)) // the runtime is gone before this ends
 		return nil
