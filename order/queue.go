@@ -158,8 +158,11 @@ func (p placeHandler) enqueue(w http.ResponseWriter, r *http.Request, state *int
 		panic(err)
 	}
 	state.event = "queued"
-	record, _ := json.Marshal(statusRecord{Client: m.Client, Document: doc}) // a string and raw JSON: cannot fail
-	if err := p.orders.Put(ctx, StatusRecordPrefix+orderID, string(record), max(60, ceilSeconds(orDefault(p.retention, idempotency.DefaultRetention)))); err != nil {
+	// marshalJSON, not json.Marshal: that would escape a symbol's "<", ">"
+	// and "&" inside the document, and GET would not answer the 202's bytes.
+	record, _ := marshalJSON(statusRecord{Client: m.Client, Document: doc}) // a string and raw JSON: cannot fail
+	ttl := max(60, ceilSeconds(orDefault(p.retention, idempotency.DefaultRetention)))
+	if err := p.orders.Put(ctx, StatusRecordPrefix+orderID, string(record), ttl); err != nil {
 		// The order is queued: it is answered as such. Until the consumer
 		// has placed it, GET /orders/<orderId> answers 404.
 		state.event, state.cause = "status_write_error", err

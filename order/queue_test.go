@@ -296,6 +296,25 @@ func TestQueueMessageOfALimitOrderForAClient(t *testing.T) {
 	}
 }
 
+// GET answers the queued document with the 202's bytes, and the placed one
+// in the same notation, whatever the symbol holds.
+func TestQueueStatusKeepsTheBytes(t *testing.T) {
+	t.Parallel()
+	w := newQueueWorld(t, Settings{}, nil)
+	first, message := w.accept("k", `{"symbol":"A<B>&\"C\\","side":"buy","quantity":1}`)
+	id := orderIDOf(t, message)
+	if !strings.Contains(first.Body.String(), `"symbol":"A<B>&\"C\\"`) {
+		t.Fatalf("202 body %s", first.Body)
+	}
+	if rec := w.do("GET", "/orders/"+id, ""); rec.Body.String() != first.Body.String() {
+		t.Errorf("GET while queued:\n got %s\nwant %s", rec.Body, first.Body)
+	}
+	w.deliver("order-intake-placements", 1, message)
+	if rec := w.do("GET", "/orders/"+id, ""); !strings.Contains(rec.Body.String(), `"symbol":"A<B>&\"C\\"`) {
+		t.Errorf("GET once placed: %s", rec.Body)
+	}
+}
+
 // A failed send accepts nothing: 503 with Retry-After, no status record, and
 // the claim released, so the retry sends again; one message in all.
 func TestQueueSendFailureReleasesTheClaim(t *testing.T) {
