@@ -13,7 +13,7 @@ else ifneq ($(wildcard $(CURDIR)/.tinygo/installed),)
 TINYGO_CMD := XDG_CACHE_HOME=$(CURDIR)/.tinygo/cache $(CURDIR)/.tinygo/bin/tinygo
 endif
 
-.PHONY: build dev dev-strict dev-gateway test bench deploy deploy-strict kv-namespace d1-database tinygo clean
+.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
 
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
@@ -69,6 +69,24 @@ dev-gateway: $(WRANGLER)
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
+## dev-queue: queue mode (wrangler.toml [env.queue], SPEC §10): the intake answers 202
+## and the worker consumes its own local queue, placing each order through the
+## stand-in order gateway on 127.0.0.1:$(OMS_PORT) (OMS_FLAGS as for dev-gateway);
+## GET /orders/<orderId> shows the order's status. Both stop together.
+dev-queue: $(WRANGLER)
+	go build -o $${TMPDIR:-/tmp}/order-intake-oms ./scripts/oms
+	$${TMPDIR:-/tmp}/order-intake-oms -port $(OMS_PORT) $(OMS_FLAGS) & oms=$$!; \
+	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
+	$(WRANGLER) dev --env queue --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
+
+## dev-strict-queue: the same with strict mode's D1 claims ([env.strict-queue])
+dev-strict-queue: $(WRANGLER)
+	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict-queue
+	go build -o $${TMPDIR:-/tmp}/order-intake-oms ./scripts/oms
+	$${TMPDIR:-/tmp}/order-intake-oms -port $(OMS_PORT) $(OMS_FLAGS) & oms=$$!; \
+	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
+	$(WRANGLER) dev --env strict-queue --ip 127.0.0.1 --port $(PORT) --test-scheduled --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
+
 ## test: vet and staticcheck; native tests; then the end-to-end suite against
 ## the Wasm build under the pinned wrangler dev (workerd, local KV and D1), and
 ## once more against the TinyGo build when TinyGo is available (`make tinygo`)
@@ -104,6 +122,18 @@ deploy: $(WRANGLER)
 deploy-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --remote --env strict
 	$(WRANGLER) deploy --env strict
+
+## queues: create queue mode's queue and its dead-letter queue on your account, keeping
+## messages QUEUE_RETENTION seconds (14 days; the Workers Free plan allows 86400 at most):
+## a message not consumed by then is deleted, dead-letter queue or not
+QUEUE_RETENTION ?= 1209600
+queues: $(WRANGLER)
+	$(WRANGLER) queues create order-intake-placements --message-retention-period-secs $(QUEUE_RETENTION)
+	$(WRANGLER) queues create order-intake-placements-dlq --message-retention-period-secs $(QUEUE_RETENTION)
+
+## deploy-queue: build and deploy queue mode (wrangler deploy --env queue); run make queues once first
+deploy-queue: $(WRANGLER)
+	$(WRANGLER) deploy --env queue
 
 ## kv-namespace: create the ORDERS namespace on your account; put the id it prints in wrangler.toml
 kv-namespace: $(WRANGLER)

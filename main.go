@@ -3,7 +3,7 @@
 // Command edge is the Wasm entry of the order-intake worker: it only wires the
 // pieces together. It runs once per Go runtime, and one runtime serves every
 // event of its Workers isolate (isolate/worker.mjs), so what it sets up lives
-// across requests.
+// across requests and queue batches.
 package main
 
 import (
@@ -50,15 +50,42 @@ func main() {
 			Timeout: settings.PlacementTimeout, Fetcher: order.FetchFunc(isolate.Fetch), Now: time.Now}
 	}
 
+	// Queue mode when a producer is bound (wrangler.toml, env.queue): the
+	// intake queues each new order, and this worker consumes the queue and
+	// its dead-letter queue.
+	var queue order.Sender
+	switch q, err := isolate.OpenQueue("ORDER_QUEUE"); {
+	case err == nil:
+		queue = q
+	case !errors.Is(err, isolate.ErrNoQueue) && misconfigured == nil:
+		misconfigured = fmt.Errorf("the queue binding ORDER_QUEUE cannot be used (%w)", err)
+	}
+
 	if misconfigured == nil && settings.Clients == nil {
 		fmt.Fprintln(isolate.Console, order.OpenWarning)
 	}
+	engine := &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now,
+		Cache: idempotency.NewResultCache(settings.ResultCacheEntries)}
+	consumer := &order.Consumer{Engine: engine, Placer: placer, MaxRetries: settings.QueueMaxRetries,
+		RetryBase: settings.QueueRetryBase, DeadLetterQueue: settings.QueueDeadLetter, Misconfigured: misconfigured, Log: isolate.Console}
 	isolate.Serve(order.NewHandler(order.Config{
-		Engine: &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now,
-			Cache: idempotency.NewResultCache(settings.ResultCacheEntries)},
+		Engine:        engine,
 		Placer:        placer,
 		Settings:      settings,
 		Misconfigured: misconfigured,
 		Log:           isolate.Console,
-	}), isolate.Options{MaxBodyBytes: order.MaxReadBytes, Scheduled: cleanup})
+		Queue:         queue,
+		Orders:        namespace,
+	}), isolate.Options{MaxBodyBytes: order.MaxReadBytes, Scheduled: cleanup,
+		Queue: func(ctx context.Context, name string, batch []isolate.QueueMessage) []isolate.QueueVerdict {
+			deliveries := make([]order.Delivery, len(batch))
+			for i, m := range batch {
+				deliveries[i] = order.Delivery(m)
+			}
+			verdicts := make([]isolate.QueueVerdict, len(batch))
+			for i, v := range consumer.Consume(ctx, name, deliveries) {
+				verdicts[i] = isolate.QueueVerdict(v)
+			}
+			return verdicts
+		}})
 }

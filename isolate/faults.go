@@ -3,7 +3,10 @@
 package isolate
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"syscall/js"
@@ -20,6 +23,19 @@ func withFaults(h http.Handler) http.Handler {
 		case "/__faults/crash": // an unrecovered panic ends the Go program
 			go func() { panic("injected crash") }()
 			await(sleep(50)) // this request stays in flight until the crash
+		case "/__faults/enqueue": // sends the body to ORDER_QUEUE ?copies=N times
+			q, err := OpenQueue("ORDER_QUEUE")
+			copies, _ := strconv.Atoi(r.URL.Query().Get("copies"))
+			body, _ := io.ReadAll(r.Body)
+			for range copies {
+				if err == nil {
+					err = q.Send(r.Context(), body)
+				}
+			}
+			if err != nil {
+				panic(err)
+			}
+			w.WriteHeader(http.StatusNoContent)
 		case "/__faults/hold": // stays in flight, on a timer of its own
 			ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
 			fmt.Fprintf(Console, `{"event":"hold_started","ms":%d}`, ms)
@@ -41,4 +57,50 @@ func sleep(ms int) js.Value {
 		return js.Global().Get("setTimeout").Invoke(args[0], ms)
 	})
 	return js.Global().Get("Promise").New(start)
+}
+
+// crashMarker in a queued order's message (its Idempotency-Key starts with
+// "crash-mid-batch") makes the batch holding it kill the runtime.
+var crashMarker = []byte(`"key":"crash-mid-batch`)
+
+// withQueueFaults kills the Go runtime in the middle of a batch that holds a
+// message marked with crashMarker on its first delivery. The batch's
+// messages are consumed one by one, concurrently; once all but one have been
+// decided (placed, their outcomes stored but not acknowledged) while the
+// last is still being placed (its claim held: a hanging gateway, say), or
+// after 5 s, an unrecovered panic ends the program. The glue then retries
+// the whole batch.
+func withQueueFaults(consume QueueConsumer) QueueConsumer {
+	if consume == nil {
+		return nil
+	}
+	return func(ctx context.Context, queue string, batch []QueueMessage) []QueueVerdict {
+		crash := false
+		for _, m := range batch {
+			crash = crash || (m.Attempts == 1 && bytes.Contains(m.Body, crashMarker))
+		}
+		if !crash || len(batch) < 2 {
+			return consume(ctx, queue, batch)
+		}
+		fmt.Fprintf(Console, `{"event":"crash_scheduled","messages":%d}`, len(batch))
+		decided := make(chan struct{}, len(batch)+1)
+		for _, m := range batch {
+			go func() {
+				consume(ctx, queue, []QueueMessage{m})
+				decided <- struct{}{}
+			}()
+		}
+		go func() { // the fallback, on a JavaScript timer of this event
+			await(sleep(5000))
+			for range batch {
+				decided <- struct{}{}
+			}
+		}()
+		for range len(batch) - 1 {
+			<-decided
+		}
+		go func() { panic("injected crash in the middle of a queue batch") }()
+		await(sleep(1000)) // the runtime is gone before this ends
+		return nil
+	}
 }

@@ -1,7 +1,7 @@
 //go:build js && wasm
 
 // Package isolate is the Go side of the worker's glue (worker.mjs beside it):
-// one Go runtime serves every fetch and cron event of a Workers isolate, where
+// one Go runtime serves every fetch, cron and queue event of a Workers isolate, where
 // syumai/workers' Serve starts a runtime per request and cannot serve a
 // second one on the same runtime.
 //
@@ -31,6 +31,10 @@ type Options struct {
 	// Scheduled runs on each cron trigger. An error rejects the event; it does
 	// not end the runtime. nil rejects every cron event.
 	Scheduled func(context.Context) error
+	// Queue decides the messages of each queue batch. A panic, or a runtime
+	// that dies meanwhile, retries every message of the batch. nil retries
+	// every message.
+	Queue QueueConsumer
 }
 
 // glue is the binding object worker.mjs passes to this runtime.
@@ -64,6 +68,11 @@ func Serve(h http.Handler, opts Options) {
 	}))
 	glue.Set("scheduled", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		go runScheduled(opts.Scheduled, args[0])
+		return nil
+	}))
+	consume := withQueueFaults(opts.Queue)
+	glue.Set("queue", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		go runQueue(consume, args[0], args[1], args[2], args[3])
 		return nil
 	}))
 	select {}
@@ -109,6 +118,34 @@ func runScheduled(task func(context.Context) error, id js.Value) {
 		return
 	}
 	err = task(context.Background())
+}
+
+// runQueue decides one queue batch and hands the verdicts, one line per
+// message, to the glue, which acks or retries each message; a failure
+// (binding.fail) makes the glue retry them all.
+func runQueue(consume QueueConsumer, id, head, bodies, executionContext js.Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			glue.Call("fail", id, fmt.Sprintf("panic: %v", p))
+		}
+	}()
+	if consume == nil {
+		glue.Call("fail", id, "this worker has no queue consumer")
+		return
+	}
+	queue, messages, err := parseBatchHead(head.String())
+	if err != nil {
+		panic(err)
+	}
+	for i := range messages {
+		messages[i].Body = goBytes(bodies.Index(i))
+	}
+	ctx := context.WithValue(context.Background(), executionContextKey{}, executionContext)
+	verdicts := consume(ctx, queue, messages)
+	if len(verdicts) != len(messages) {
+		panic(fmt.Sprintf("%d verdicts for %d messages", len(verdicts), len(messages)))
+	}
+	glue.Call("respond", id, verdictHead(verdicts), js.Null())
 }
 
 // recorder keeps the handler's answer until it is complete: the worker's

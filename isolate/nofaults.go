@@ -5,3 +5,5 @@ package isolate
 import "net/http"
 
 func withFaults(h http.Handler) http.Handler { return h }
+
+func withQueueFaults(consume QueueConsumer) QueueConsumer { return consume }

@@ -1,16 +1,19 @@
 // The worker's entry module (make build copies it to build/worker.mjs, in
 // place of the one syumai/workers generates). One Go runtime serves every
-// fetch and cron event of this isolate: syumai's module starts a fresh one per
-// event, which costs CPU time before any Go code runs (BENCHMARKS.md).
+// fetch, cron and queue event of this isolate: syumai's module starts a fresh
+// one per event, which costs CPU time before any Go code runs (BENCHMARKS.md).
 //
 // The Go side is isolate/isolate.go. The two speak through `binding`, the
 // object the Go program finds at globalThis.context.binding:
 //   JS -> Go  binding.serve(id, head, body, ctx)      head: method, URL, headers
 //             binding.scheduled(id, cron, time)
-//   Go -> JS  binding.respond(id, head, body)          head: status, headers
-//             binding.fail(id, reason)                 the JSON 500
+//             binding.queue(id, head, bodies, ctx)     head: queue, then id and attempts per message
+//   Go -> JS  binding.respond(id, head, body)          head: status, headers; for a queue
+//                                                      batch, a verdict per message
+//             binding.fail(id, reason)                 the JSON 500; a batch is retried
 //             binding.finish(id, error)                a cron event's end
 //             binding.fetch(head, body, timeoutMs)     isolate.Fetch
+//             binding.queueSend(queue, json)           isolate.Queue.Send
 // A head is lines joined by "\n"; header names and values cannot hold one.
 import "./wasm_exec.js";
 import mod from "./app.wasm";
@@ -54,6 +57,7 @@ class Runtime {
       fail: (id, reason) => this.settle(id, { error: reason }),
       finish: (id, error) => this.settle(id, { error }),
       fetch: platformFetch,
+      queueSend,
     };
     const go = new Go();
     // A Go program that exits (os.Exit, an unrecovered panic, a fatal error)
@@ -154,6 +158,50 @@ async function onScheduled(controller, env, ctx) {
   if (answer.error) throw new Error(answer.error);
 }
 
+// onQueue hands a batch to Go and acts on Go's verdict for each message:
+// ack, or retry with Go's delay. The messages are acked and retried here,
+// in the queue event's own handler. A batch Go could not decide (a panic, a
+// runtime that died meanwhile) is retried whole: Go places each order under
+// its idempotency records, so a message that was placed before the runtime
+// died is acknowledged on its next delivery without being placed again.
+async function onQueue(batch, env, ctx) {
+  const messages = batch.messages;
+  let head = batch.queue;
+  const bodies = [];
+  for (const m of messages) {
+    head += `\n${m.id}\n${m.attempts}`;
+    bodies.push(messageBytes(m.body));
+  }
+  const rt = runtime(env);
+  const answer = await rt.dispatch((id) => rt.binding.queue(id, head, bodies, ctx));
+  let verdicts = [];
+  if (answer.error === undefined) {
+    verdicts = answer.head.split("\n");
+  } else {
+    log({ event: "queue_batch_failed", queue: batch.queue, messages: messages.length, error: String(answer.error) });
+  }
+  messages.forEach((m, i) => {
+    const [verdict, delay] = (verdicts[i] ?? "retry").split(" ");
+    if (verdict === "ack") m.ack();
+    else if (Number(delay) > 0) m.retry({ delaySeconds: Number(delay) });
+    else m.retry();
+  });
+}
+
+// messageBytes is a message body as bytes: a JSON message (isolate.Queue
+// sends those) as its JSON text.
+function messageBytes(body) {
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  return new TextEncoder().encode(typeof body === "string" ? body : String(JSON.stringify(body)));
+}
+
+// queueSend is isolate.Queue.Send's JavaScript half: an async function, so
+// that anything send() throws rejects the promise Go waits on.
+async function queueSend(queue, json) {
+  await queue.send(JSON.parse(json), { contentType: "json" });
+}
+
 // readBody reads at most limit bytes of the body and drops the rest unread.
 async function readBody(request, limit) {
   if (request.body === null) return null;
@@ -227,4 +275,4 @@ function log(line) {
   console.log(JSON.stringify(line));
 }
 
-export default { fetch: onFetch, scheduled: onScheduled };
+export default { fetch: onFetch, scheduled: onScheduled, queue: onQueue };

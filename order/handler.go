@@ -38,8 +38,15 @@ type Config struct {
 	Misconfigured error
 	// Log receives one JSON line per intake request (docs/contract.md: Logs).
 	Log io.Writer
-	// Now is the clock of the log's elapsed time; nil means time.Now.
+	// Now is the clock of the log's elapsed time and of a queued order's
+	// acceptedAt; nil means time.Now.
 	Now func() time.Time
+	// Queue, when set, is queue mode (SPEC §10): each new order is sent to
+	// it and answered 202, and GET /orders/<orderId> reads its status.
+	Queue Sender
+	// Orders keeps queue mode's status records (the KV namespace); needed
+	// when Queue is set.
+	Orders StatusStore
 }
 
 // Handler serves the worker's routes: the order intake is the idempotency
@@ -54,7 +61,7 @@ func NewHandler(cfg Config) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	place := placeHandler{placer: cfg.Placer}
+	place := placeHandler{placer: cfg.Placer, queue: cfg.Queue, orders: cfg.Orders, retention: cfg.Engine.Retention, now: cfg.Now}
 	return &Handler{cfg: cfg, intake: idempotency.New(cfg.Engine, place, idempotency.Options{
 		Methods:  []string{http.MethodPost},
 		Required: true,
@@ -133,9 +140,52 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) (line *logLine) 
 		}
 		return h.serveIntake(w, r)
 	default:
+		if id, ok := strings.CutPrefix(r.URL.Path, "/orders/"); ok && h.cfg.Queue != nil {
+			if r.Method != http.MethodGet {
+				methodNotAllowed(r, http.MethodGet).Response().Write(w)
+				return nil
+			}
+			h.serveStatus(w, r, id)
+			return nil
+		}
 		notFound(r).Response().Write(w)
 		return nil
 	}
+}
+
+// authenticate answers 401 and reports false when clients are configured
+// and r carries no valid token; otherwise it returns the client ("" when
+// the worker is open).
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	clients := h.cfg.Settings.Clients
+	if clients == nil {
+		return "", true
+	}
+	client, ok := clients.Authenticate(r.Header.Values("Authorization"))
+	if !ok {
+		unauthorized.Response().Write(w)
+	}
+	return client, ok
+}
+
+var unauthorized = &idempotency.Problem{Status: http.StatusUnauthorized, Code: "unauthorized",
+	Detail: "A valid Authorization: Bearer <token> header is required.", Header: map[string]string{"WWW-Authenticate": "Bearer"}}
+
+// misconfigured answers 500 misconfigured and reports true when the
+// worker's settings are wrong. It runs after authentication, so only
+// clients learn about the configuration. A CLIENT_TOKENS that cannot be
+// read leaves Clients nil and stops here: never open by accident.
+func (h *Handler) misconfigured(w http.ResponseWriter) bool {
+	if h.cfg.Misconfigured == nil {
+		return false
+	}
+	misconfiguredProblem(h.cfg.Misconfigured).Response().Write(w)
+	return true
+}
+
+func misconfiguredProblem(err error) *idempotency.Problem {
+	return &idempotency.Problem{Status: http.StatusInternalServerError, Code: "misconfigured",
+		Detail: fmt.Sprintf("The worker is misconfigured: %v.", err)}
 }
 
 // serveIntake runs the checks of the contract in order, the first failure
@@ -143,24 +193,13 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) (line *logLine) 
 // middleware, which touches no storage until the order is known to be valid.
 func (h *Handler) serveIntake(w http.ResponseWriter, r *http.Request) *logLine {
 	state := &intakeState{}
-	if clients := h.cfg.Settings.Clients; clients != nil {
-		client, ok := clients.Authenticate(r.Header.Values("Authorization"))
-		if !ok {
-			p := &idempotency.Problem{Status: http.StatusUnauthorized, Code: "unauthorized",
-				Detail: "A valid Authorization: Bearer <token> header is required.", Header: map[string]string{"WWW-Authenticate": "Bearer"}}
-			p.Response().Write(w)
-			return &logLine{Event: "rejected", Status: p.Status, Code: p.Code}
-		}
-		state.client = client
+	client, ok := h.authenticate(w, r)
+	if !ok {
+		return &logLine{Event: "rejected", Status: unauthorized.Status, Code: unauthorized.Code}
 	}
-	// After authentication, so only clients learn about the configuration.
-	// A CLIENT_TOKENS that cannot be read leaves Clients nil and stops here:
-	// never open by accident.
-	if h.cfg.Misconfigured != nil {
-		p := &idempotency.Problem{Status: http.StatusInternalServerError, Code: "misconfigured",
-			Detail: fmt.Sprintf("The worker is misconfigured: %v.", h.cfg.Misconfigured)}
-		p.Response().Write(w)
-		return &logLine{Event: "misconfigured", Status: p.Status, Code: p.Code, Error: h.cfg.Misconfigured.Error()}
+	state.client = client
+	if h.misconfigured(w) {
+		return &logLine{Event: "misconfigured", Status: http.StatusInternalServerError, Code: "misconfigured", Error: h.cfg.Misconfigured.Error()}
 	}
 
 	call, out := h.intake.Serve(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, state)))
@@ -196,15 +235,23 @@ func (h *Handler) serveIntake(w http.ResponseWriter, r *http.Request) *logLine {
 }
 
 // placeHandler places the order the middleware validated, under the order id
-// that any execution of the same request gets.
+// that any execution of the same request gets; in queue mode it queues it.
 type placeHandler struct {
-	placer Placer
+	placer    Placer
+	queue     Sender
+	orders    StatusStore
+	retention time.Duration
+	now       func() time.Time
 }
 
 func (p placeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	state := stateOf(r.Context())
 	call, _ := idempotency.CallFrom(r.Context())
 	orderID := OrderID(call.Scope, call.Key, call.Fingerprint)
+	if p.queue != nil {
+		p.enqueue(w, r, state, call, orderID)
+		return
+	}
 	receipt, err := p.placer.Place(r.Context(), orderID, call.Scope, state.order)
 	var refusal *Refusal
 	switch {

@@ -36,9 +36,12 @@ func OrderID(scope, key, fingerprint string) string {
 	return uuid.NewSHA1(orderIDNamespace, []byte(scope+"\n"+key+"\n"+fingerprint)).String()
 }
 
+// timeFormat is JavaScript's toISOString: UTC, milliseconds, Z.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
 // formatTime writes t as JavaScript's toISOString does: UTC, milliseconds, Z.
 func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+	return t.UTC().Format(timeFormat)
 }
 
 // Placer places an order. orderID is stable across retries of one request,

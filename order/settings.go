@@ -28,6 +28,16 @@ type Settings struct {
 	// ResultCacheEntries bounds each isolate's cache of results; 0 turns it
 	// off (idempotency.ResultCache).
 	ResultCacheEntries int
+	// QueueRetryBase is the delay before a queued order's first retry
+	// (SPEC §10); each further retry doubles it, up to MaxRetryDelay.
+	QueueRetryBase time.Duration
+	// QueueMaxRetries is the queue consumer's max_retries in wrangler.toml,
+	// which the worker cannot read from its binding: a message's last
+	// delivery is attempt QueueMaxRetries+1.
+	QueueMaxRetries int
+	// QueueDeadLetter names the dead-letter queue this worker also consumes
+	// (its batches settle orders instead of retrying them); "" when none.
+	QueueDeadLetter string
 }
 
 type setting struct {
@@ -63,6 +73,9 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, "seconds", in(&s.ResultTTL, time.Second)},
 		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, "milliseconds", in(&s.PlacementTimeout, time.Millisecond)},
 		{"RESULT_CACHE_ENTRIES", 1000, 0, 100000, "entries", func(n int) { s.ResultCacheEntries = n }},
+		{"QUEUE_RETRY_BASE_SECONDS", 5, 1, 3600, "seconds", in(&s.QueueRetryBase, time.Second)},
+		// Cloudflare's own default and maximum of max_retries.
+		{"QUEUE_MAX_RETRIES", 3, 0, 100, "retries", func(n int) { s.QueueMaxRetries = n }},
 	} {
 		n := st.dflt
 		if raw := getenv(st.name); raw != "" {
@@ -79,6 +92,13 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 			return misconfigured(err)
 		}
 		s.PlacementURL = raw
+	}
+	if name := getenv("QUEUE_DEAD_LETTER_QUEUE"); name != "" {
+		// Cloudflare's queue names: lower-case letters, digits and dashes.
+		if len(name) > 63 || strings.IndexFunc(name, func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-') }) >= 0 {
+			return misconfigured(fmt.Errorf("setting QUEUE_DEAD_LETTER_QUEUE must be a queue name (at most 63 of a-z, 0-9 and -), got %q", name))
+		}
+		s.QueueDeadLetter = name
 	}
 	if token := getenv("PLACEMENT_TOKEN"); token != "" {
 		// The message never quotes the token: it is a secret.

@@ -8,7 +8,8 @@ import (
 
 func TestParseSettings(t *testing.T) {
 	t.Parallel()
-	defaults := Settings{Lease: 30 * time.Second, ResultTTL: 86400 * time.Second, PlacementTimeout: 5 * time.Second, ResultCacheEntries: 1000}
+	defaults := Settings{Lease: 30 * time.Second, ResultTTL: 86400 * time.Second, PlacementTimeout: 5 * time.Second,
+		ResultCacheEntries: 1000, QueueRetryBase: 5 * time.Second, QueueMaxRetries: 3}
 	with := func(change func(*Settings)) Settings {
 		s := defaults
 		change(&s)
@@ -55,6 +56,19 @@ func TestParseSettings(t *testing.T) {
 		{"timeout too long", map[string]string{"PLACEMENT_TIMEOUT_MS": "60001"}, Settings{}, "PLACEMENT_TIMEOUT_MS"},
 		{"timeout in seconds", map[string]string{"PLACEMENT_TIMEOUT_MS": "5s"}, Settings{}, "PLACEMENT_TIMEOUT_MS"},
 		{"token with a space", map[string]string{"PLACEMENT_URL": "https://oms.example.com", "PLACEMENT_TOKEN": "s3cr3t t0ken"}, Settings{}, "PLACEMENT_TOKEN"},
+		{"queue settings", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "1", "QUEUE_MAX_RETRIES": "0", "QUEUE_DEAD_LETTER_QUEUE": "order-intake-placements-dlq"},
+			with(func(s *Settings) {
+				s.QueueRetryBase, s.QueueMaxRetries, s.QueueDeadLetter = time.Second, 0, "order-intake-placements-dlq"
+			}), ""},
+		{"queue settings at their maximum", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "3600", "QUEUE_MAX_RETRIES": "100"},
+			with(func(s *Settings) { s.QueueRetryBase, s.QueueMaxRetries = time.Hour, 100 }), ""},
+		{"retry base zero", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "0"}, Settings{}, "QUEUE_RETRY_BASE_SECONDS"},
+		{"retry base too long", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "3601"}, Settings{}, "QUEUE_RETRY_BASE_SECONDS"},
+		{"retry base in minutes", map[string]string{"QUEUE_RETRY_BASE_SECONDS": "1m"}, Settings{}, "QUEUE_RETRY_BASE_SECONDS"},
+		{"max retries negative", map[string]string{"QUEUE_MAX_RETRIES": "-1"}, Settings{}, "QUEUE_MAX_RETRIES"},
+		{"max retries beyond Cloudflare's", map[string]string{"QUEUE_MAX_RETRIES": "101"}, Settings{}, "QUEUE_MAX_RETRIES"},
+		{"dead-letter queue with capitals", map[string]string{"QUEUE_DEAD_LETTER_QUEUE": "Orders-DLQ"}, Settings{}, "QUEUE_DEAD_LETTER_QUEUE"},
+		{"dead-letter queue with a space", map[string]string{"QUEUE_DEAD_LETTER_QUEUE": "orders dlq"}, Settings{}, "QUEUE_DEAD_LETTER_QUEUE"},
 		{"token with a newline", map[string]string{"PLACEMENT_URL": "https://oms.example.com", "PLACEMENT_TOKEN": "s3cr3t\nt0ken"}, Settings{}, "PLACEMENT_TOKEN"},
 	}
 	for _, tt := range tests {

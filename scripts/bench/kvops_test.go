@@ -42,3 +42,36 @@ func TestPercentileAndMedian(t *testing.T) {
 		t.Errorf("median = %v, want 2", m)
 	}
 }
+
+// What a new order costs in queue mode (BENCHMARKS.md: Queue mode).
+func TestQueueOpsPerOrder(t *testing.T) {
+	ops, err := queueOpsPerOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]queueOpsRow{
+		"KV intake (202)":                       {kvGet: 3, kvPut: 3, sends: 1},
+		"KV GET while queued":                   {kvGet: 2},
+		"KV consumer: placed":                   {kvGet: 3, kvPut: 2},
+		"KV GET once placed":                    {kvGet: 1},
+		"KV replay of the intake (202)":         {kvGet: 1},
+		"KV consumer: a duplicate delivery":     {kvGet: 1},
+		"strict intake (202)":                   {kvGet: 1, kvPut: 2, d1: 3, sends: 1},
+		"strict consumer: placed":               {kvGet: 1, kvPut: 1, d1: 3},
+		"strict replay of the intake (202)":     {kvGet: 1},
+		"strict consumer: a duplicate delivery": {kvGet: 1},
+	}
+	for _, row := range ops.rows {
+		w, ok := want[row.mode+" "+row.step]
+		if !ok {
+			continue
+		}
+		got := queueOpsRow{kvGet: row.kvGet, kvPut: row.kvPut, d1: row.d1, sends: row.sends}
+		if got != w {
+			t.Errorf("%s mode, %s: %+v, want %+v", row.mode, row.step, got, w)
+		}
+	}
+	if len(ops.rows) != 12 {
+		t.Errorf("%d rows, want 6 steps in 2 modes", len(ops.rows))
+	}
+}

@@ -16,6 +16,8 @@
 //
 //	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000] [-tinygo]
 //	go run ./scripts/bench -gateway 200    # what the order gateway adds to a new order
+//	go run ./scripts/bench -queue 200      # queue mode against inline placement through the gateway
+//	go run ./scripts/bench -queue 200 -gateway-delay 200ms   # … through a slow gateway
 package main
 
 import (
@@ -141,6 +143,8 @@ func main() {
 	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
 	flag.BoolVar(&cfg.tinygo, "tinygo", false, "also measure the worker's TinyGo build (TINYGO=1 make build)")
 	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
+	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (README: Queue mode)")
+	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -149,6 +153,16 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
+		return
+	}
+	if *queue > 0 {
+		qcfg := queueConfig{n: *queue, duration: cfg.duration, runs: cfg.runs, conc: 8, delay: *gatewayDelay}
+		res, err := queueBench(ctx, qcfg, os.Stdout)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		reportQueue(qcfg, res, os.Stdout)
 		return
 	}
 	start := time.Now()

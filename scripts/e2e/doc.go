@@ -14,7 +14,12 @@
 // The order gateway (SPEC §5) is a stand-in in this process
 // (scripts/internal/oms) that two workers place through; it is told per
 // clientOrderId to refuse, fail or hang, which is how 422 order_rejected and
-// 502 placement_failed are reached (gateway_test.go).
+// 502 placement_failed are reached (gateway_test.go). Queue mode (SPEC §10,
+// queue_test.go) runs three more instances, [env.queue], [env.strict-queue]
+// with client scoping, and [env.queue] on the faults build, whose local
+// queues wrangler dev simulates with their consumer and dead-letter queue;
+// the faults build sends a body to the queue on request (the same message
+// twice) and kills the runtime in the middle of a marked batch.
 //
 // Not covered here, and why:
 //   - 500 internal_error from the handler's own recover: no request makes the

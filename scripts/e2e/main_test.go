@@ -67,7 +67,8 @@ var (
 	strictGatewayWorker = &worker{name: "strict-gateway", gateway: true, opts: devserver.StrictMode(devserver.Options{
 		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
 
-	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker}
+	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker,
+		queueWorker, strictQueueWorker, queueFaultsWorker} // the last three: queue_test.go
 )
 
 func (w *worker) get(t *testing.T) *worker {

@@ -72,6 +72,24 @@ func StrictMode(opts Options) Options {
 	return opts
 }
 
+// QueueMode returns opts for the worker in queue mode (wrangler.toml
+// [env.queue]): the intake queues each order on the instance's own local
+// queue, which the same instance consumes, with its dead-letter queue.
+func QueueMode(opts Options) Options {
+	opts.Args = append([]string{"--env", "queue"}, opts.Args...)
+	return opts
+}
+
+// StrictQueueMode returns opts for strict mode and queue mode together
+// (wrangler.toml [env.strict-queue]): the D1 migrations are applied to the
+// instance's own empty local database, then wrangler dev runs with --env
+// strict-queue.
+func StrictQueueMode(opts Options) Options {
+	opts.Args = append([]string{"--env", "strict-queue"}, opts.Args...)
+	opts.Setup = append(opts.Setup, []string{"d1", "migrations", "apply", "order-intake-idempotency", "--env", "strict-queue"})
+	return opts
+}
+
 // Server is one running `wrangler dev`.
 type Server struct {
 	// URL is the worker's base URL, http://127.0.0.1:<port>.

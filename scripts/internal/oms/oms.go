@@ -49,6 +49,7 @@ type Server struct {
 	attempts map[string]int    // runs of decide per clientOrderId
 	bodies   map[string][]byte // the first body per clientOrderId
 	placed   int
+	placedBy map[string]int // orders placed per clientOrderId: at most 1, or the engine failed
 }
 
 // maxHang bounds a hanging call whose caller never gives up.
@@ -62,7 +63,8 @@ func New(token string, fallback Plan, log io.Writer) *Server {
 		log = io.Discard
 	}
 	s := &Server{token: token, log: log, fallback: fallback,
-		plans: map[string]Plan{}, calls: map[string]int{}, attempts: map[string]int{}, bodies: map[string][]byte{}}
+		plans: map[string]Plan{}, calls: map[string]int{}, attempts: map[string]int{}, bodies: map[string][]byte{},
+		placedBy: map[string]int{}}
 	// The key is the clientOrderId; failures (5xx, and a hang the caller
 	// gave up on) are not final, so a retry under the same id is decided
 	// again, while a placement or a refusal is kept and repeated.
@@ -147,6 +149,15 @@ func (s *Server) place(w http.ResponseWriter, r *http.Request) {
 	s.orders.ServeHTTP(w, r)
 }
 
+// Placements is how many orders the stand-in placed under clientOrderID:
+// its calls include the ones it failed and the ones it answered as a
+// repeat, this only the ones that placed an order.
+func (s *Server) Placements(clientOrderID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.placedBy[clientOrderID]
+}
+
 // Body is the first body that arrived under clientOrderID, as sent.
 func (s *Server) Body(clientOrderID string) []byte {
 	s.mu.Lock()
@@ -195,6 +206,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.placed++
+	s.placedBy[id]++
 	omsOrderID := "oms-" + strconv.Itoa(s.placed)
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")

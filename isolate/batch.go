@@ -1,0 +1,67 @@
+package isolate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// QueueMessage is one message of a queue batch as the glue hands it to Go:
+// its id, its body's bytes (a JSON body as its JSON text) and its delivery
+// attempt, from 1.
+type QueueMessage struct {
+	ID       string
+	Body     []byte
+	Attempts int
+}
+
+// QueueVerdict is what Go decided about one message: acknowledged, or
+// retried after DelaySeconds (0: the consumer's default delay).
+type QueueVerdict struct {
+	Retry        bool
+	DelaySeconds int
+}
+
+// QueueConsumer decides every message of one batch of the named queue and
+// returns one verdict per message, in the batch's order. The glue acts on
+// the verdicts (ack, retry) in the queue event's own handler.
+type QueueConsumer func(ctx context.Context, queue string, batch []QueueMessage) []QueueVerdict
+
+// A batch head is the queue's name, then two lines per message: its id and
+// its attempts. Queue names and message ids hold no newline.
+func parseBatchHead(head string) (queue string, messages []QueueMessage, err error) {
+	lines := strings.Split(head, "\n")
+	if len(lines)%2 != 1 || lines[0] == "" {
+		return "", nil, errors.New("a batch head is the queue's name and two lines per message")
+	}
+	for i := 1; i < len(lines); i += 2 {
+		attempts, err := strconv.Atoi(lines[i+1])
+		if err != nil || attempts < 1 {
+			return "", nil, fmt.Errorf("message %s: attempts %q is not a count", lines[i], lines[i+1])
+		}
+		messages = append(messages, QueueMessage{ID: lines[i], Attempts: attempts})
+	}
+	return lines[0], messages, nil
+}
+
+// verdictHead writes one line per verdict: "ack", "retry", or "retry <delay
+// seconds>".
+func verdictHead(verdicts []QueueVerdict) string {
+	var b strings.Builder
+	for i, v := range verdicts {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		switch {
+		case !v.Retry:
+			b.WriteString("ack")
+		case v.DelaySeconds > 0:
+			b.WriteString("retry " + strconv.Itoa(v.DelaySeconds))
+		default:
+			b.WriteString("retry")
+		}
+	}
+	return b.String()
+}
