@@ -69,7 +69,7 @@ dev-gateway: $(WRANGLER)
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
-## dev-queue: queue mode (wrangler.toml [env.queue], SPEC §10): the intake answers 202
+## dev-queue: queue mode (wrangler.toml [env.queue], docs/queue-mode.md): the intake answers 202
 ## and the worker consumes its own local queue, placing each order through the
 ## stand-in order gateway on 127.0.0.1:$(OMS_PORT) (OMS_FLAGS as for dev-gateway);
 ## GET /orders/<orderId> shows the order's status. Both stop together.

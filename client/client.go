@@ -1,5 +1,5 @@
 // Package client submits orders to the order-intake worker and retries them
-// safely (SPEC §12). It is the other side of the wire: code that calls the
+// safely (docs/contract.md#retrying). It is the other side of the wire: code that calls the
 // worker uses it, the worker itself does not.
 //
 // Submit sends one logical order under one Idempotency-Key, the same on every
@@ -187,7 +187,7 @@ func (c *Client) endpoint() (string, error) {
 }
 
 // checkKey refuses a key that cannot be sent as a header value at all (the
-// worker would refuse it too, SPEC §2): failing here is clearer than a
+// worker would refuse it too, docs/contract.md#checks-in-order): failing here is clearer than a
 // transport error, and such an error must not be retried.
 func checkKey(key string) error {
 	if len(key) > 255 {
@@ -386,13 +386,13 @@ func (e *stopError) Unwrap() []error {
 }
 
 // Error is an answer from the worker that the client may not retry or gave
-// up on: a problem details object (SPEC §1), or, for an answer that is not
+// up on: a problem details object (docs/contract.md#routes), or, for an answer that is not
 // one (a proxy's HTML error page, a success whose body is not a receipt),
 // its status and what was wrong with it.
 type Error struct {
 	Status int    // HTTP status
 	Code   string // the "error" member: in_progress, invalid_order, ...; "" when the answer had none
-	Type   string // the problem type URI (SPEC §1), when sent
+	Type   string // the problem type URI (docs/contract.md#routes), when sent
 	Title  string // the problem's short title, when sent
 	// Detail is the human sentence: the "detail" member, else the first
 	// version's "message"; for an answer that is not problem details, what

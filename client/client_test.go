@@ -46,7 +46,7 @@ func answer(status int, body string, headers ...string) step {
 	}
 }
 
-// problem is a step that answers an RFC 9457 problem, as SPEC §1 has it.
+// problem is a step that answers an RFC 9457 problem, as docs/contract.md#routes has it.
 func problem(status int, code string, extra string, headers ...string) step {
 	detail := "Something about " + code + "."
 	body := fmt.Sprintf(`{"type":"https://order-intake.example/problems/%s","title":"Title of %s","status":%d,"detail":%q,"error":%q,"message":%q%s}`,
@@ -612,7 +612,7 @@ func TestReceipts(t *testing.T) {
 	queued := strings.Replace(receiptBody, `"accepted"`, `"queued"`, 1)
 	wantQueued := wantReceipt
 	wantQueued.Status = "queued"
-	// SPEC §4's type and timeInForce: decoded as encoding/json does with
+	// docs/contract.md#the-receipt's type and timeInForce: decoded as encoding/json does with
 	// the Receipt of the day (which may not have those fields yet).
 	newer := strings.Replace(receiptBody, `,"acceptedAt"`, `,"type":"market","timeInForce":"day","acceptedAt"`, 1)
 	var wantNewer order.Receipt

@@ -13,7 +13,7 @@ import (
 	"github.com/orderintake/edge/kvstore"
 )
 
-// Every row of SPEC §6 for the webhook receiver, over Workers KV (the fake
+// Every row of docs/contract.md#failures-fail-closed for the webhook receiver, over Workers KV (the fake
 // namespace, which fails the Nth call of an operation on demand): the
 // middleware fails closed, never running the handler without a durable
 // claim, and leaves the records as the table says.

@@ -8,7 +8,7 @@ import (
 )
 
 // The record keys of the empty operation are the order intake's keys of
-// SPEC §3, so that records written before operations existed keep working;
+// docs/contract.md#the-idempotency-state-machine, so that records written before operations existed keep working;
 // every other operation's keys carry it.
 func TestRecordKey(t *testing.T) {
 	t.Parallel()
@@ -37,10 +37,10 @@ func validTriple(c idempotency.Call) bool {
 }
 
 // Two calls that keep the rules share a record key only if they are the same
-// (operation, scope, key), with one exception written into SPEC §3's keys: of
+// (operation, scope, key), with one exception written into docs/contract.md#the-idempotency-state-machine's keys: of
 // the empty operation, an unscoped key "a:b" is the record key of scope "a"'s
 // key "b". A deployment has either no client identities or one for every
-// request (SPEC §7), so the two never meet in one namespace.
+// request (docs/contract.md#client-scoping), so the two never meet in one namespace.
 func FuzzRecordKey(f *testing.F) {
 	seeds := [][6]string{
 		{"", "", "k", "", "", "k"},

@@ -19,7 +19,7 @@ var errShortHead = errors.New("the head has fewer lines than it must")
 // parseRequestHead reads "method\nURL\n" and then a name line and a value line
 // per header. Each value is split at commas, as syumai/workers does: the
 // Workers runtime joins repeated headers with ", ", and splitting keeps a
-// header sent twice recognisable (SPEC §2: an Idempotency-Key sent twice).
+// header sent twice recognisable (docs/contract.md#checks-in-order: an Idempotency-Key sent twice).
 func parseRequestHead(head string) (method, url string, header http.Header, err error) {
 	lines := strings.Split(head, "\n")
 	if len(lines) < 2 {

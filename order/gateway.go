@@ -29,7 +29,7 @@ func (f FetchFunc) Fetch(req *http.Request, timeout time.Duration) (*http.Respon
 	return f(req, timeout)
 }
 
-// Gateway is the Placer that sends each order to an order gateway (SPEC §5):
+// Gateway is the Placer that sends each order to an order gateway (docs/downstreams.md#the-order-gateway):
 // one POST per placement, carrying the order id as clientOrderId and as
 // Idempotency-Key, so that the gateway answers a repeated id with its
 // original result.
@@ -56,7 +56,7 @@ func (r *Refusal) Error() string {
 // maxReasonChars bounds the gateway's words passed on to the client.
 const maxReasonChars = 200
 
-// gatewayOrder is the body sent to the gateway (SPEC §5), its members in the
+// gatewayOrder is the body sent to the gateway (docs/downstreams.md#the-order-gateway), its members in the
 // receipt's order: limitPrice only on a limit order, client only when client
 // scoping is on.
 type gatewayOrder struct {

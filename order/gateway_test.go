@@ -89,7 +89,7 @@ func (w *worker) gatewayTo(url string) *worker {
 	return w
 }
 
-// SPEC §5: each answer of the gateway, what the client gets, what is stored,
+// docs/downstreams.md#the-order-gateway: each answer of the gateway, what the client gets, what is stored,
 // and what a retry of the key does.
 func TestGatewayOutcomes(t *testing.T) {
 	t.Parallel()
@@ -165,7 +165,7 @@ func TestGatewayOutcomes(t *testing.T) {
 	}
 }
 
-// SPEC §5: what the worker sends the gateway.
+// docs/downstreams.md#the-order-gateway: what the worker sends the gateway.
 func TestGatewayRequest(t *testing.T) {
 	t.Parallel()
 	id := func(scope string) string {
@@ -215,7 +215,7 @@ func TestGatewayRequest(t *testing.T) {
 	}
 }
 
-// SPEC §5: the body for every kind of order, sent by Gateway.Place itself.
+// docs/downstreams.md#the-order-gateway: the body for every kind of order, sent by Gateway.Place itself.
 func TestGatewayBody(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -286,7 +286,7 @@ func TestGatewayFailuresThenARetryPlacesOnce(t *testing.T) {
 	}
 }
 
-// SPEC §8: no credentials in logs, nor in any answer, on every path.
+// docs/contract.md#logs: no credentials in logs, nor in any answer, on every path.
 func TestGatewayTokenNeverReachesLogsOrAnswers(t *testing.T) {
 	t.Parallel()
 	closed := newDownstream(t, answer(201, ``))

@@ -41,7 +41,7 @@ type Config struct {
 	// Now is the clock of the log's elapsed time and of a queued order's
 	// acceptedAt; nil means time.Now.
 	Now func() time.Time
-	// Queue, when set, is queue mode (SPEC §10): each new order is sent to
+	// Queue, when set, is queue mode (docs/queue-mode.md): each new order is sent to
 	// it and answered 202, and GET /orders/<orderId> reads its status.
 	Queue Sender
 	// Orders keeps queue mode's status records (the KV namespace); needed

@@ -227,7 +227,7 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-// SPEC §2: checks in order, the first failure wins, and a refused request
+// docs/contract.md#checks-in-order: checks in order, the first failure wins, and a refused request
 // costs no KV operation and leaves the key free.
 func TestChecksRefuseBadInputWithoutTouchingStorage(t *testing.T) {
 	t.Parallel()
@@ -481,7 +481,7 @@ func TestMisconfiguredSettingRefusesEveryIntakeRequest(t *testing.T) {
 	}
 }
 
-// SPEC §6: every failure, injected, with what was placed and what is stored.
+// docs/contract.md#failures-fail-closed: every failure, injected, with what was placed and what is stored.
 func TestFailuresFailClosed(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("KV GET failed: 503 Service Unavailable")

@@ -293,7 +293,7 @@ func parseQuantity(raw json.RawMessage) (uint64, string) {
 // as their absence). It is the hex SHA-256 of the order's canonical form.
 //
 // The fingerprint is stable across versions, because the order id is derived
-// from it and the records of earlier versions are found by it (SPEC §3). The
+// from it and the records of earlier versions are found by it (docs/contract.md#the-idempotency-state-machine). The
 // canonical form of the first version was
 //
 //	{"symbol":…,"side":…,"quantity":…}

@@ -2,7 +2,7 @@ package order
 
 import "strings"
 
-// MaxPriceFractionDigits and MaxPriceDigits bound a limit price (SPEC §2),
+// MaxPriceFractionDigits and MaxPriceDigits bound a limit price (docs/contract.md#checks-in-order),
 // both counted on its canonical form (see ParsePrice).
 const (
 	MaxPriceFractionDigits = 8

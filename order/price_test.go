@@ -136,7 +136,7 @@ func FuzzParsePrice(f *testing.F) {
 	})
 }
 
-// wantPriceProblem measures a value as SPEC §2 does: positive, at most 8
+// wantPriceProblem measures a value as docs/contract.md#checks-in-order does: positive, at most 8
 // fractional digits (the fewest that write it exactly), and at most 18
 // digits in all (those plus the integer part's, none for a zero one).
 func wantPriceProblem(v *big.Rat) string {

@@ -14,7 +14,7 @@ import (
 	"github.com/orderintake/edge/idempotency"
 )
 
-// Queue mode (SPEC §10): the intake sends each accepted order to a
+// Queue mode (docs/queue-mode.md): the intake sends each accepted order to a
 // Cloudflare Queue and answers 202; a consumer places it under the engine,
 // keyed by its order id; GET /orders/<orderId> reads its status.
 //
@@ -39,7 +39,7 @@ const (
 	StatusFailed   = "failed"
 )
 
-// MaxRetryDelay caps a message's retry delay (SPEC §10: 15 minutes).
+// MaxRetryDelay caps a message's retry delay (docs/queue-mode.md: 15 minutes).
 const MaxRetryDelay = 15 * time.Minute
 
 // StatusRecordPrefix starts the KV key of a queued order's record:
@@ -104,7 +104,7 @@ func ParseQueueMessage(body []byte) (QueueMessage, error) {
 	return m, nil
 }
 
-// OrderStatus is an order's status document (SPEC §10), the body of
+// OrderStatus is an order's status document (docs/queue-mode.md), the body of
 // GET /orders/<orderId>: members in this order, placedAt once placed, reason
 // once rejected or failed.
 type OrderStatus struct {
@@ -171,7 +171,7 @@ func (p placeHandler) enqueue(w http.ResponseWriter, r *http.Request, state *int
 		Header: map[string]string{"Content-Type": "application/json", "Location": "/orders/" + orderID}}.Write(w)
 }
 
-// serveStatus answers GET /orders/<orderId> (SPEC §10): the consumer's
+// serveStatus answers GET /orders/<orderId> (docs/queue-mode.md): the consumer's
 // outcome when there is one, else the intake's queued record. An id that is
 // not an order id, an unknown one and another client's order are all 404,
 // and the first is answered without touching storage.
@@ -272,7 +272,7 @@ type Verdict struct {
 	DelaySeconds int
 }
 
-// Consumer places queued orders (SPEC §10): each message under the engine,
+// Consumer places queued orders (docs/queue-mode.md): each message under the engine,
 // keyed by its order id, so a message delivered twice, or two messages with
 // one order id, place once.
 //

@@ -220,7 +220,7 @@ var (
 
 func retryAfter(seconds int) Verdict { return Verdict{Retry: true, DelaySeconds: seconds} }
 
-// SPEC §10, intake: one message, then the 202 with the queued receipt and
+// docs/queue-mode.md, intake: one message, then the 202 with the queued receipt and
 // Location; retries replay it byte for byte and send nothing.
 func TestQueueIntakeSendsOneMessageAndAnswers202(t *testing.T) {
 	t.Parallel()

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Receipt is the body of a 201; its fields marshal in this order (SPEC §4).
+// Receipt is the body of a 201; its fields marshal in this order (docs/contract.md#the-receipt).
 // MintReceipt fills Type and TimeInForce on every receipt, and LimitPrice on
 // a limit order's. A receipt the first version stored has none of the three:
 // it decodes with them empty, and re-encodes to the same bytes.

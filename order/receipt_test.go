@@ -52,7 +52,7 @@ func TestReceiptTimeIsJavaScriptISOString(t *testing.T) {
 	}
 }
 
-// SPEC §4: the receipt's members, in order, for every kind of order.
+// docs/contract.md#the-receipt: the receipt's members, in order, for every kind of order.
 func TestReceiptBody(t *testing.T) {
 	t.Parallel()
 	at := func() time.Time { return time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC) }

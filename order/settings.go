@@ -19,7 +19,7 @@ type Settings struct {
 	// scope. nil means open: anyone may place orders (local development).
 	Clients *Clients
 	// PlacementURL, when set, is the order gateway every new order is sent
-	// to (SPEC §5); unset, placing an order means minting its receipt.
+	// to (docs/downstreams.md#the-order-gateway); unset, placing an order means minting its receipt.
 	PlacementURL string
 	// PlacementToken, when set, is sent to the gateway as a bearer token.
 	PlacementToken string
@@ -29,7 +29,7 @@ type Settings struct {
 	// off (idempotency.ResultCache).
 	ResultCacheEntries int
 	// QueueRetryBase is the delay before a queued order's first retry
-	// (SPEC §10); each further retry doubles it, up to MaxRetryDelay.
+	// (docs/queue-mode.md); each further retry doubles it, up to MaxRetryDelay.
 	QueueRetryBase time.Duration
 	// QueueMaxRetries is the queue consumer's max_retries in wrangler.toml,
 	// which the worker cannot read from its binding: a message's last

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The KV budget BENCHMARKS.md reports per path; SPEC §2 and §3 fix it.
+// The KV budget BENCHMARKS.md reports per path; the checks and the state machine of docs/contract.md fix it.
 func TestKVOpsPerPath(t *testing.T) {
 	got, err := kvOpsPerPath()
 	if err != nil {

@@ -502,7 +502,7 @@ func report(cfg config, res *result) {
 			}
 		}
 	}
-	perPath("both logging SPEC §8's line", "worker", "floor")
+	perPath("both logging the contract's log line", "worker", "floor")
 	if cfg.tinygo {
 		fmt.Fprintln(out)
 		perPath("both logging, the worker's TinyGo build", "tinygo", "floor")

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// SPEC §7: client scoping, on authWorker.
+// docs/contract.md#client-scoping: client scoping, on authWorker.
 
 var tokens = map[string]string{
 	"alice": "e2e-alice-0c3f9a7d2b6e4f18a5d0c7e2b9f4a1d6",
@@ -80,7 +80,7 @@ func TestClientScope(t *testing.T) {
 	wantError(t, postAs(t, w, "bob", key, aapl), http.StatusUnprocessableEntity, "idempotency_key_reused")
 	wantReplay(t, postAs(t, w, "alice", key, msft), alice.body)
 
-	// SPEC §8: no credentials in the log.
+	// docs/contract.md#logs: no credentials in the log.
 	waitLog(t, w, 2, func(e logEntry) bool { return e.OrderID == aliceReceipt.OrderID && e.Event == "replayed" })
 	for id, token := range tokens {
 		if strings.Contains(w.srv.Log(), token) {

@@ -14,7 +14,7 @@ import (
 	"github.com/orderintake/edge/order"
 )
 
-// SPEC §2: the checks before any storage is touched.
+// docs/contract.md#checks-in-order: the checks before any storage is touched.
 
 func TestIdempotencyKeyHeader(t *testing.T) {
 	t.Parallel()
@@ -224,7 +224,7 @@ func TestRejectionStoresNothing(t *testing.T) {
 	wantReceipt(t, post(t, w, key, msft), key, msftOrder)
 }
 
-// First failure wins (SPEC §2 order): each request breaks two rules.
+// First failure wins (docs/contract.md#checks-in-order order): each request breaks two rules.
 func TestCheckOrder(t *testing.T) {
 	t.Parallel()
 	w := defaultWorker.get(t)

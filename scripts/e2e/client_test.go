@@ -19,7 +19,7 @@ import (
 	"github.com/orderintake/edge/order"
 )
 
-// SPEC §12: the client package against the worker on workerd.
+// docs/contract.md#retrying: the client package against the worker on workerd.
 
 // attemptLog is an http.RoundTripper for the client under test: it records
 // each attempt's answer and holds the worker's traffic lock for each
@@ -200,7 +200,7 @@ func TestOrderClientRacesADuplicate(t *testing.T) {
 	t.Logf("%d rounds: the client met a 409 in %d, the raw duplicate in %d", rounds, clientMet409, rawMet409)
 }
 
-// A claim that another request holds (written into KV, SPEC §3): the client
+// A claim that another request holds (written into KV, docs/contract.md#the-idempotency-state-machine): the client
 // gets 409 in_progress, waits exactly as long as Retry-After says, which is
 // when the lease ends, and then places the order.
 func TestOrderClientWaitsOutALiveClaim(t *testing.T) {
@@ -244,7 +244,7 @@ func TestOrderClientWaitsOutALiveClaim(t *testing.T) {
 	}
 }
 
-// With client scoping on (SPEC §7): the token goes along, and a refusal is
+// With client scoping on (docs/contract.md#client-scoping): the token goes along, and a refusal is
 // one attempt with its problem details.
 func TestOrderClientWithClientAuth(t *testing.T) {
 	t.Parallel()

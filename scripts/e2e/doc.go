@@ -1,5 +1,5 @@
 // Package e2e is the end-to-end suite: it checks the behaviour contract
-// (SPEC.md, cited by section) over real HTTP against the worker running on
+// (docs/contract.md, cited by section) over real HTTP against the worker running on
 // workerd under `wrangler dev`, started through scripts/internal/devserver.
 // The tests carry the build tag e2e, so a plain `go test ./...` does not start
 // wrangler; `make test` runs them:
@@ -11,10 +11,10 @@
 // its local KV: a live or expired claim and corrupt records are written with
 // wrangler's own kv commands, a lost result write is a deleted result, and a
 // failing claim write is SQLite's write lock held on the local KV database.
-// The order gateway (SPEC §5) is a stand-in in this process
+// The order gateway (docs/downstreams.md#the-order-gateway) is a stand-in in this process
 // (scripts/internal/oms) that two workers place through; it is told per
 // clientOrderId to refuse, fail or hang, which is how 422 order_rejected and
-// 502 placement_failed are reached (gateway_test.go). Queue mode (SPEC §10,
+// 502 placement_failed are reached (gateway_test.go). Queue mode (docs/queue-mode.md,
 // queue_test.go) runs three more instances, [env.queue], [env.strict-queue]
 // with client scoping, and [env.queue] on the faults build, whose local
 // queues wrangler dev simulates with their consumer and dead-letter queue;

@@ -47,7 +47,7 @@ func workerLogLeaks(w *worker) bool {
 	return false
 }
 
-// SPEC §5, first row: one call downstream, then replays that call nobody.
+// docs/downstreams.md#the-order-gateway, first row: one call downstream, then replays that call nobody.
 func TestGatewayPlacesOnceAndReplays(t *testing.T) {
 	t.Parallel()
 	w := gatewayWorker.get(t)
@@ -66,7 +66,7 @@ func TestGatewayPlacesOnceAndReplays(t *testing.T) {
 	}
 }
 
-// SPEC §5, second row: a refusal is stored and replayed, byte for byte, with
+// docs/downstreams.md#the-order-gateway, second row: a refusal is stored and replayed, byte for byte, with
 // its own status; the gateway is asked once.
 func TestGatewayRefusalIsStoredAndReplayed(t *testing.T) {
 	t.Parallel()
@@ -94,7 +94,7 @@ func TestGatewayRefusalIsStoredAndReplayed(t *testing.T) {
 	waitLog(t, w, 1, func(e logEntry) bool { return e.Event == "order_rejected" && e.OrderID == id && e.Status == 422 })
 }
 
-// SPEC §5, third row: a failing gateway releases the claim; the client's
+// docs/downstreams.md#the-order-gateway, third row: a failing gateway releases the claim; the client's
 // retries reach it under one clientOrderId until it places the order.
 func TestGatewayFailsTwiceThenPlaces(t *testing.T) {
 	t.Parallel()

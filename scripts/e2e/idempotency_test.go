@@ -12,7 +12,7 @@ import (
 	"github.com/orderintake/edge/order"
 )
 
-// SPEC §3 and §4: the idempotency state machine and the receipt.
+// The idempotency state machine and the receipt (docs/contract.md).
 
 const aapl = `{"symbol":"AAPL","side":"sell","quantity":5}`
 
@@ -32,7 +32,7 @@ func TestReceiptAndReplay(t *testing.T) {
 	wantError(t, post(t, w, key, aapl), http.StatusUnprocessableEntity, "idempotency_key_reused")
 	wantReplay(t, post(t, w, key, msft), first.body)
 
-	// SPEC §8: one line per intake request, the order placed exactly once.
+	// docs/contract.md#logs: one line per intake request, the order placed exactly once.
 	replayed := waitLog(t, w, 3, func(e logEntry) bool { return e.OrderID == rc.OrderID && e.Event == "replayed" })
 	placed := waitLog(t, w, 1, func(e logEntry) bool { return e.OrderID == rc.OrderID && e.Event == "placed" })
 	for _, e := range append(replayed, placed...) {
@@ -42,7 +42,7 @@ func TestReceiptAndReplay(t *testing.T) {
 	}
 }
 
-// SPEC §8: the log carries the outcome, never the order.
+// docs/contract.md#logs: the log carries the outcome, never the order.
 func TestLogOmitsTheOrder(t *testing.T) {
 	t.Parallel()
 	w := defaultWorker.get(t)

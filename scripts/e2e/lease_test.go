@@ -57,7 +57,7 @@ func TestLeaseSettingAndKVExpiry(t *testing.T) {
 	}
 }
 
-// A result write lost after placement (SPEC §6): here the result is deleted
+// A result write lost after placement (docs/contract.md#failures-fail-closed): here the result is deleted
 // behind the worker's back. The claim alone holds retries until the lease
 // ends; then a retry places the order again under the same order id.
 func TestLostResultWrite(t *testing.T) {

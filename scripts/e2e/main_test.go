@@ -52,14 +52,14 @@ var (
 	cacheWorker = &worker{name: "cache", opts: devserver.Options{Vars: map[string]string{"RESULT_TTL_SECONDS": "60"}}}
 	// misconfiguredWorker keeps results for 59 s, which KV would refuse.
 	misconfiguredWorker = &worker{name: "misconfigured", opts: devserver.Options{Vars: map[string]string{"RESULT_TTL_SECONDS": "59"}}}
-	// authWorker knows two clients (SPEC §7).
+	// authWorker knows two clients (docs/contract.md#client-scoping).
 	authWorker = &worker{name: "auth", opts: devserver.Options{Vars: map[string]string{"CLIENT_TOKENS": clientTokens()}}}
 	// strictWorker keeps its records in a local D1 (wrangler.toml [env.strict]).
 	// The test-scheduled route (GET /__scheduled) fires its cron cleanup.
 	strictWorker = &worker{name: "strict", opts: devserver.StrictMode(devserver.Options{Args: []string{"--test-scheduled"}})}
 	// faultsWorker is the build with fault-injection routes (isolate/faults.go).
 	faultsWorker = &worker{name: "faults", opts: devserver.Options{Faults: true}}
-	// gatewayWorker places orders through the stand-in (SPEC §5), with a
+	// gatewayWorker places orders through the stand-in (docs/downstreams.md#the-order-gateway), with a
 	// short timeout so that a hang costs the suite three seconds.
 	gatewayWorker = &worker{name: "gateway", gateway: true, opts: devserver.Options{Vars: map[string]string{
 		"PLACEMENT_TOKEN": gatewayToken, "PLACEMENT_TIMEOUT_MS": "3000"}}}
@@ -237,7 +237,7 @@ func wantReceipt(t *testing.T, r reply, key string, o order.Order) order.Receipt
 	return wantScopedReceipt(t, r, "", key, o)
 }
 
-// wantScopedReceipt checks a 201 to the client scope (SPEC §7).
+// wantScopedReceipt checks a 201 to the client scope (docs/contract.md#client-scoping).
 func wantScopedReceipt(t *testing.T, r reply, scope, key string, o order.Order) order.Receipt {
 	t.Helper()
 	if r.status != http.StatusCreated {
@@ -315,7 +315,7 @@ func memberNames(t *testing.T, body []byte) []string {
 	return names
 }
 
-// logEntry is one of the worker's JSON log lines (SPEC §8).
+// logEntry is one of the worker's JSON log lines (docs/contract.md#logs).
 type logEntry struct {
 	Event     string `json:"event"`
 	Status    int    `json:"status"`

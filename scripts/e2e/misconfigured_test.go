@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// SPEC §3: a setting out of range answers every intake request with 500
+// docs/contract.md#the-idempotency-state-machine: a setting out of range answers every intake request with 500
 // misconfigured naming it; routes that are not intake still work.
 func TestMisconfigured(t *testing.T) {
 	t.Parallel()

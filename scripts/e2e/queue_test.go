@@ -22,7 +22,7 @@ import (
 	"github.com/orderintake/edge/scripts/internal/oms"
 )
 
-// Queue mode (SPEC §10) on workerd: wrangler dev simulates the queue, its
+// Queue mode (docs/queue-mode.md) on workerd: wrangler dev simulates the queue, its
 // consumer (this same worker) and the dead-letter queue locally, as
 // wrangler.toml [env.queue] configures them: batches of up to 10 after at
 // most 1 s, max_retries 3. Orders are placed through the stand-in gateway.
@@ -169,7 +169,7 @@ func events(entries []consumerEntry) string {
 	return strings.Join(s, ",")
 }
 
-// SPEC §10: 202 queued with Location, replayed byte for byte; the consumer
+// docs/queue-mode.md: 202 queued with Location, replayed byte for byte; the consumer
 // places the order through the gateway once; GET shows it placed.
 func TestQueueAcceptsPlacesAndReplays(t *testing.T) {
 	t.Parallel()

@@ -14,7 +14,7 @@ import (
 
 // Concurrent duplicates of one request in KV mode. KV has no atomic
 // put-if-absent, so the worker cannot promise one placement per key: a
-// request places when it reads back its own claim (SPEC §3 step 4), and two
+// request places when it reads back its own claim (docs/contract.md#the-idempotency-state-machine step 4), and two
 // requests both do only when one's claim lands after the other has read its
 // own back. On one local node that is rare: no key of 200 was placed twice at
 // 20 and 50 concurrent (README). Without the read-back, 1 to 6 keys of every
@@ -85,7 +85,7 @@ func runRace(t *testing.T, w *worker, n, rounds int) race.Result {
 		t.Errorf("%d of %d keys got answers other than 201, 200 and 409 (%v in all); %s", len(unexpected), len(res.Rounds), res.Statuses, unexpected[0])
 	}
 	if len(unlogged) > 0 {
-		t.Errorf("%d of %d keys have 201s without a log line each (SPEC §8); %s", len(unlogged), len(res.Rounds), unlogged[0])
+		t.Errorf("%d of %d keys have 201s without a log line each (docs/contract.md#logs); %s", len(unlogged), len(res.Rounds), unlogged[0])
 	}
 	return res
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// SPEC §1: the routes.
+// docs/contract.md#routes: the routes.
 
 func TestHealthz(t *testing.T) {
 	t.Parallel()

@@ -13,7 +13,7 @@ import (
 	"github.com/orderintake/edge/order"
 )
 
-// SPEC §6, fail closed: a claim that cannot be written places nothing, and
+// docs/contract.md#failures-fail-closed, fail closed: a claim that cannot be written places nothing, and
 // the retry places the order once storage is back.
 func TestStorageUnavailable(t *testing.T) {
 	t.Parallel()

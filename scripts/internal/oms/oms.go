@@ -32,7 +32,7 @@ type Plan struct {
 
 // Server is the stand-in's HTTP handler:
 //
-//	POST /orders    place an order (SPEC §5)
+//	POST /orders    place an order (docs/downstreams.md#the-order-gateway)
 //	POST /control   {"clientOrderId":"…","first":["503","hang"],"refuse":"…"} sets the plan
 //	                of one clientOrderId, or without clientOrderId the plan of every other
 //	GET  /calls     {"<clientOrderId>":<calls>, …}; ?clientOrderId=… for one
