@@ -46,9 +46,10 @@ var (
 		Vars: queueVars(map[string]string{"CLIENT_TOKENS": clientTokens()})})}
 	// queueFaultsWorker is queue mode on the faults build, whose consumer
 	// dies in the middle of a batch on request (isolate/faults.go). Its
-	// tests run one after the other (TestQueueFaults).
+	// tests run one after the other (TestQueueFaults), without the local
+	// result cache: one deletes a result behind the worker's back.
 	queueFaultsWorker = &worker{name: "queue-faults", gateway: true, opts: devserver.QueueMode(devserver.Options{
-		Faults: true, Vars: queueVars(nil)})}
+		Faults: true, Vars: queueVars(map[string]string{"RESULT_CACHE_ENTRIES": "0"})})}
 )
 
 // statusOf is GET /orders/<id> as client (or open), decoded.
