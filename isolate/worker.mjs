@@ -99,7 +99,11 @@ class Runtime {
     const id = ++this.nextID;
     const answer = new Promise((resolve) => this.pending.set(id, resolve));
     const retire = ++this.events >= RETIRE_AFTER_EVENTS || this.memory.buffer.byteLength > RETIRE_ABOVE_BYTES;
-    if (retire && current === this) current = undefined;
+    if (retire && current === this) {
+      current = undefined;
+      log({ event: "runtime_retired", runtime: this.number, events: this.events,
+        wasmMemoryBytes: this.memory.buffer.byteLength });
+    }
     if (++eventsServed % STATS_EVERY_EVENTS === 0) {
       log({ event: "runtime_stats", runtime: this.number, runtimesStarted, eventsServed,
         wasmMemoryBytes: this.memory.buffer.byteLength });
