@@ -47,16 +47,14 @@ func withFaults(h http.Handler) http.Handler {
 	})
 }
 
-// sleep is a promise of a JavaScript timer started in the caller's request.
+// sleep is a promise of a timer started in the caller's event:
+// scheduler.wait, not a Promise whose executor is a Go function. An executor
+// runs at once, calling back into Go while Go waits on the call, and TinyGo's
+// scheduler then runs whatever goroutine is ready, another request's too: its
+// next KV call would start in this event, and workerd would cancel that
+// request as hung, with nothing of its own in flight.
 func sleep(ms int) js.Value {
-	var start js.Func
-	start = js.FuncOf(func(_ js.Value, args []js.Value) any {
-		start.Release()
-		// Invoke, not Call: called on the global object (the glue's proxy of
-		// it), setTimeout throws "Illegal invocation".
-		return js.Global().Get("setTimeout").Invoke(args[0], ms)
-	})
-	return js.Global().Get("Promise").New(start)
+	return js.Global().Get("scheduler").Call("wait", ms)
 }
 
 // crashMarker in a queued order's message (its Idempotency-Key starts with
