@@ -124,6 +124,7 @@ type job struct {
 type result struct {
 	jobs    []*job
 	cold    map[string][]time.Duration
+	coldCPU map[string][]coldCPU
 	soak    map[string]*soakResult // by target: the worker, and its TinyGo build
 	kvOps   map[string]kvCount
 	sizes   map[string][2]int64 // raw, gzip
@@ -292,9 +293,10 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	if cfg.cold > 0 {
 		res.cold = map[string][]time.Duration{}
+		res.coldCPU = map[string][]coldCPU{}
 		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
 			if s, ok := servers[name]; ok {
-				if res.cold[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
+				if res.cold[name], res.coldCPU[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
 					return nil, fmt.Errorf("%s cold start: %w", name, err)
 				}
 			}
@@ -581,10 +583,18 @@ func report(cfg config, res *result) {
 		}
 	}
 	if len(res.cold) > 0 {
-		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz)\n\n| worker | median | min | max | samples |\n|---|---|---|---|---|")
+		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz), median (min–max)\n\n"+
+			"| worker | wall time | CPU, the isolate's thread | CPU, workerd's other threads | samples |\n|---|---|---|---|---|")
+		span := func(d []time.Duration) string {
+			return fmt.Sprintf("%s (%s–%s)", ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)))
+		}
 		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
 			if d := res.cold[name]; len(d) > 0 {
-				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)), len(d))
+				var isolate, others []time.Duration
+				for _, c := range res.coldCPU[name] {
+					isolate, others = append(isolate, c.isolate), append(others, c.others)
+				}
+				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, span(d), span(isolate), span(others), len(d))
 			}
 		}
 	}
@@ -599,7 +609,7 @@ func report(cfg config, res *result) {
 		for _, g := range sk.glue {
 			fmt.Fprintf(out, "| %d | %d | %d | %.2f MB |\n", g.EventsServed, g.Runtime, g.RuntimesStarted, float64(g.WasmMemoryBytes)/1e6)
 		}
-		fmt.Fprintln(out, "\n| answers | workerd resident memory |\n|---|---|")
+		fmt.Fprintln(out, "\n| answers | workerd resident memory (its processes summed) |\n|---|---|")
 		for _, r := range sk.rss {
 			fmt.Fprintf(out, "| %d | %.1f MB |\n", r.requests, float64(r.bytes)/1e6)
 		}
