@@ -108,7 +108,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
 	if line := h.route(w, r); line != nil {
 		line.ElapsedMs = h.cfg.Now().Sub(start).Milliseconds()
-		b, _ := marshalJSON(line)
+		b, ok := line.appendJSON(make([]byte, 0, 160))
+		if !ok {
+			b, _ = marshalJSON(line)
+		}
 		h.cfg.Log.Write(append(b, '\n'))
 	}
 }

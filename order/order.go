@@ -94,6 +94,14 @@ func (e *InvalidOrderError) Error() string {
 // error is a *MalformedJSONError when body is not a single JSON object, and an
 // *InvalidOrderError when some fields are wrong (all of them are listed).
 func ParseOrder(body []byte) (Order, error) {
+	if o, ok := parseOrderFast(body); ok {
+		return o, nil
+	}
+	return parseOrder(body)
+}
+
+// parseOrder is ParseOrder's general path, for every body.
+func parseOrder(body []byte) (Order, error) {
 	fields, err := decodeObject(body)
 	switch {
 	case len(bytes.TrimSpace(body)) == 0:
@@ -335,6 +343,15 @@ type fingerprintV struct {
 // canonical is the JSON that Fingerprint hashes.
 func (o Order) canonical() []byte {
 	o = o.WithDefaults()
+	if b, ok := appendCanonical(make([]byte, 0, 96), o); ok {
+		return b
+	}
+	return canonicalJSON(o)
+}
+
+// canonicalJSON is canonical's general path, for an order with its defaults
+// filled in.
+func canonicalJSON(o Order) []byte {
 	c := fingerprintV{Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity, LimitPrice: o.LimitPrice}
 	if o.Type != TypeMarket {
 		c.Type = o.Type

@@ -122,7 +122,13 @@ func read[T any](ctx context.Context, store kvstore.Store, key string, decode fu
 		return nil, err
 	}
 	var record T
-	if err := json.Unmarshal([]byte(raw), &record); err != nil || !decode(&record) {
+	if !decodeFast(raw, &record) {
+		record = *new(T) // what the fast path may have filled in
+		if err := json.Unmarshal([]byte(raw), &record); err != nil {
+			return nil, fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, key)
+		}
+	}
+	if !decode(&record) {
 		return nil, fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, key)
 	}
 	return &record, nil

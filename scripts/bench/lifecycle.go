@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,38 +24,88 @@ import (
 // in a new isolate.
 const wranglerReloaded = "Local server updated and ready"
 
+// coldCPU is the CPU a fresh isolate's first answer took in workerd: on the
+// thread that runs the isolate (the main thread of the workerd process
+// wrangler started for the reload), and on workerd's other threads (V8's
+// background compilation and GC, the proxy in front).
+type coldCPU struct{ isolate, others time.Duration }
+
+// coldSettle is how long a cold start waits after wrangler's reload before
+// the first request, so that the reload's own work is over.
+const coldSettle = 1500 * time.Millisecond
+
 // coldStarts times the first answer of a fresh isolate n times: wrangler dev
 // starts a new isolate when the worker's module changes, so each sample
 // appends a comment to the instance's copy of worker.mjs, waits until wrangler
-// says it reloaded, and times one GET /healthz, the isolate's first event.
-func coldStarts(ctx context.Context, s *devserver.Server, n int) ([]time.Duration, error) {
+// says it reloaded and coldSettle more, and times one GET /healthz, the
+// isolate's first event, in wall time and in workerd's CPU time (per thread,
+// from /proc/<pid>/task/<tid>/schedstat).
+func coldStarts(ctx context.Context, s *devserver.Server, n int) ([]time.Duration, []coldCPU, error) {
 	glue := filepath.Join(filepath.Dir(s.StateDir()), "worker.mjs")
 	client := &http.Client{Timeout: 30 * time.Second} // a new connection, as a first visitor has
 	defer client.CloseIdleConnections()
 	var samples []time.Duration
+	var cpu []coldCPU
 	for i := range n {
 		reloads := strings.Count(s.Log(), wranglerReloaded)
+		old := workerdThreadCPU(s.PID())
 		f, err := os.OpenFile(glue, os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		fmt.Fprintf(f, "\n// cold start %d\n", i)
 		f.Close()
 		for deadline := time.Now().Add(60 * time.Second); strings.Count(s.Log(), wranglerReloaded) == reloads; {
 			if time.Now().After(deadline) || ctx.Err() != nil {
-				return nil, fmt.Errorf("wrangler did not reload the worker within 60 s")
+				return nil, nil, fmt.Errorf("wrangler did not reload the worker within 60 s")
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		time.Sleep(coldSettle)
+		before := workerdThreadCPU(s.PID())
 		start := time.Now()
 		status, err := send(ctx, client, s.URL, request{method: "GET", path: "/healthz"}, 0)
 		if err != nil || status != http.StatusOK {
-			return nil, fmt.Errorf("first GET /healthz: %d, %v", status, err)
+			return nil, nil, fmt.Errorf("first GET /healthz: %d, %v", status, err)
 		}
 		samples = append(samples, time.Since(start))
+		time.Sleep(300 * time.Millisecond) // for the answer's last work to be counted
+		var c coldCPU
+		for t, after := range workerdThreadCPU(s.PID()) {
+			_, existed := old[t]
+			if !existed && t.pid == t.tid {
+				c.isolate += after - before[t]
+			} else {
+				c.others += after - before[t]
+			}
+		}
+		cpu = append(cpu, c)
 		client.CloseIdleConnections()
 	}
-	return samples, nil
+	return samples, cpu, nil
+}
+
+// thread is one thread of a process.
+type thread struct{ pid, tid int }
+
+// workerdThreadCPU is the CPU time of every thread of the workerd processes
+// in wrangler's process group pgid.
+func workerdThreadCPU(pgid int) map[thread]time.Duration {
+	out := map[thread]time.Duration{}
+	for _, pid := range workerdPIDs(pgid) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*/schedstat", pid))
+		for _, task := range tasks {
+			b, err := os.ReadFile(task)
+			fields := strings.Fields(string(b))
+			if err != nil || len(fields) == 0 {
+				continue
+			}
+			ns, _ := strconv.ParseInt(fields[0], 10, 64) // time on the CPU, in ns
+			tid, _ := strconv.Atoi(filepath.Base(filepath.Dir(task)))
+			out[thread{pid, tid}] = time.Duration(ns)
+		}
+	}
+	return out
 }
 
 // soakResult is what a soak saw: the answers, and memory every 10,000
@@ -145,9 +196,10 @@ func runtimeStats(log string) []runtimeStatsLine {
 	return lines
 }
 
-// workerdRSS is the resident memory of the workerd process in wrangler's
-// process group pgid.
-func workerdRSS(pgid int) (int64, error) {
+// workerdPIDs are the workerd processes in wrangler's process group pgid,
+// oldest first.
+func workerdPIDs(pgid int) []int {
+	var pids []int
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, stat := range stats {
 		b, err := os.ReadFile(stat)
@@ -163,16 +215,35 @@ func workerdRSS(pgid int) (int64, error) {
 		if string(b[open+1:closing]) != "workerd" || len(fields) < 3 || fields[2] != strconv.Itoa(pgid) {
 			continue
 		}
-		status, err := os.ReadFile(filepath.Join(filepath.Dir(stat), "status"))
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(stat)))
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// workerdRSS is the resident memory of the workerd processes in wrangler's
+// process group pgid (wrangler dev runs two), summed.
+func workerdRSS(pgid int) (int64, error) {
+	var total int64
+	pids := workerdPIDs(pgid)
+	for _, pid := range pids {
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		if err != nil {
 			return 0, err
 		}
 		for line := range strings.Lines(string(status)) {
 			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-				return kb << 10, err
+				if err != nil {
+					return 0, err
+				}
+				total += kb << 10
 			}
 		}
 	}
-	return 0, fmt.Errorf("no workerd in process group %d", pgid)
+	if len(pids) == 0 {
+		return 0, fmt.Errorf("no workerd in process group %d", pgid)
+	}
+	return total, nil
 }

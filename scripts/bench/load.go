@@ -117,8 +117,13 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// median of the values (the lower middle one for an even count).
+// median of the values (the lower middle one for an even count); zero for
+// none.
 func median[T int | float64 | time.Duration](values []T) T {
+	if len(values) == 0 {
+		var zero T
+		return zero
+	}
 	s := slices.Clone(values)
 	slices.Sort(s)
 	return s[(len(s)-1)/2]

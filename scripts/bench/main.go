@@ -12,9 +12,11 @@
 // answer; a soak checks that memory stays flat; fixtures/d1cost reports what
 // D1 bills for each statement of strict mode. With -tinygo the worker's
 // TinyGo build runs beside the standard one (per path, cold starts, size).
-// BENCHMARKS.md has the figures.
+// When the seed worker lies beside the repository (../shared/bench, see
+// seed.go), the worker is also measured against it: the baseline. With
+// -seedonly only that comparison runs. BENCHMARKS.md has the figures.
 //
-//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000] [-tinygo]
+//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000] [-tinygo] [-seedonly]
 //	go run ./scripts/bench -gateway 200    # what the order gateway adds to a new order
 //	go run ./scripts/bench -queue 200      # queue mode against inline placement through the gateway
 //	go run ./scripts/bench -queue 200 -gateway-delay 200ms   # … through a slow gateway
@@ -99,12 +101,14 @@ type config struct {
 	warmup    time.Duration // of each kind of measurement, once, before the first run
 	runs      int           // the median of these is reported
 	concs     []int
-	breakdown bool // start the empty Go worker and measure the breakdown
-	d1        bool // start the D1 fixture and report rows read and written
-	unlogged  bool // also measure the paths with neither worker logging
-	cold      int  // cold starts timed per worker (0: none)
-	tinygo    bool // also the worker's TinyGo build: per path, cold starts, size
-	soak      int  // requests of the soak (0: none)
+	breakdown bool   // start the empty Go worker and measure the breakdown
+	d1        bool   // start the D1 fixture and report rows read and written
+	unlogged  bool   // also measure the paths with neither worker logging
+	cold      int    // cold starts timed per worker (0: none)
+	tinygo    bool   // also the worker's TinyGo build: per path, cold starts, size
+	soak      int    // requests of the soak (0: none)
+	floor     bool   // start the floor and measure the paths against it
+	seedDir   string // the seed worker; "" means ../shared/bench/seed-worker
 	out       io.Writer
 }
 
@@ -120,10 +124,12 @@ type job struct {
 type result struct {
 	jobs    []*job
 	cold    map[string][]time.Duration
+	coldCPU map[string][]coldCPU
 	soak    map[string]*soakResult // by target: the worker, and its TinyGo build
 	kvOps   map[string]kvCount
 	sizes   map[string][2]int64 // raw, gzip
 	d1Steps []d1Step
+	noSeed  string // why the seed worker was not measured, when it was not
 }
 
 type d1Step struct {
@@ -135,17 +141,22 @@ type d1Step struct {
 }
 
 func main() {
-	cfg := config{out: os.Stdout, concs: []int{1, 8}, breakdown: true, d1: true, unlogged: true}
+	cfg := config{out: os.Stdout, concs: []int{1, 8}, breakdown: true, d1: true, unlogged: true, floor: true}
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "length of each measurement")
 	flag.IntVar(&cfg.cold, "cold", 5, "cold starts timed per worker")
 	flag.IntVar(&cfg.soak, "soak", 100_000, "requests of the soak; 0 skips it")
 	flag.DurationVar(&cfg.warmup, "warmup", 300*time.Millisecond, "warm-up per kind of measurement")
 	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
 	flag.BoolVar(&cfg.tinygo, "tinygo", false, "also measure the worker's TinyGo build (TINYGO=1 make build)")
+	flag.StringVar(&cfg.seedDir, "seed", "", "the seed worker's directory (default ../shared/bench/seed-worker beside the repository)")
+	seedOnly := flag.Bool("seedonly", false, "measure only the worker against the seed worker (and cold starts, the soak)")
 	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
 	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (README: Queue mode)")
 	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
 	flag.Parse()
+	if *seedOnly {
+		cfg.floor, cfg.breakdown, cfg.d1, cfg.unlogged = false, false, false, false
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *gateway > 0 {
@@ -185,12 +196,13 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	fixtures := filepath.Join(root, "scripts", "bench", "fixtures")
 	starts := map[string]func() (devserver.Options, error){
 		"worker": func() (devserver.Options, error) { return devserver.Options{}, nil },
-		"floor": func() (devserver.Options, error) {
-			return devserver.Options{WorkerDir: filepath.Join(fixtures, "floor")}, nil
-		},
 	}
-	// built is the start of an instance that runs what build puts into a
-	// new temporary directory (the instance runs a copy of it).
+	if cfg.floor {
+		starts["floor"] = func() (devserver.Options, error) {
+			return devserver.Options{WorkerDir: filepath.Join(fixtures, "floor")}, nil
+		}
+	}
+	// Temporary directories of instances, removed at the end.
 	var built []string
 	defer func() {
 		for _, dir := range built {
@@ -198,17 +210,33 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		}
 	}()
 	var builtMu sync.Mutex
-	start := func(name string, build func(dir string) error) {
-		starts[name] = func() (devserver.Options, error) {
-			dir, err := os.MkdirTemp("", "bench-"+name+"-")
-			if err != nil {
-				return devserver.Options{}, err
-			}
+	tempDir := func(name string) (string, error) {
+		dir, err := os.MkdirTemp("", "bench-"+name+"-")
+		if err == nil {
 			builtMu.Lock()
 			built = append(built, dir)
 			builtMu.Unlock()
+		}
+		return dir, err
+	}
+	// start is the start of an instance that runs what build puts into a
+	// new temporary directory (the instance runs a copy of it).
+	start := func(name string, build func(dir string) error) {
+		starts[name] = func() (devserver.Options, error) {
+			dir, err := tempDir(name)
+			if err != nil {
+				return devserver.Options{}, err
+			}
 			return devserver.Options{WorkerDir: dir}, build(dir)
 		}
+	}
+	res := &result{sizes: map[string][2]int64{}}
+	if src, ok, why := seedSource(root, cfg.seedDir); ok {
+		starts["seed"] = seedStart(src, true, tempDir)
+		starts["seed-published"] = seedStart(src, false, tempDir)
+	} else {
+		res.noSeed = why
+		fmt.Fprintln(os.Stderr, "bench:", why)
 	}
 	if cfg.breakdown {
 		start("emptygo", func(dir string) error {
@@ -244,7 +272,6 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		return nil, err
 	}
 
-	res := &result{sizes: map[string][2]int64{}}
 	if res.kvOps, err = kvOpsPerPath(); err != nil {
 		return nil, err
 	}
@@ -266,9 +293,10 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	if cfg.cold > 0 {
 		res.cold = map[string][]time.Duration{}
+		res.coldCPU = map[string][]coldCPU{}
 		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
 			if s, ok := servers[name]; ok {
-				if res.cold[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
+				if res.cold[name], res.coldCPU[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
 					return nil, fmt.Errorf("%s cold start: %w", name, err)
 				}
 			}
@@ -284,10 +312,13 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	var seedErrs []error
 	var seeding sync.WaitGroup
 	var seedMu sync.Mutex
-	for _, name := range []string{"worker", "tinygo", "floor", "perrequest", "worker-unlogged"} {
+	for _, name := range []string{"worker", "tinygo", "floor", "perrequest", "worker-unlogged", "seed", "seed-published"} {
 		if s, ok := servers[name]; ok {
 			seeding.Go(func() {
 				err := seed(ctx, client, name, s)
+				if err == nil && slices.Contains(seedTargets, name) && servers["seed"] != nil {
+					err = seedManyKeys(ctx, name, s)
+				}
 				seedMu.Lock()
 				seedErrs = append(seedErrs, err)
 				seedMu.Unlock()
@@ -306,6 +337,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	}
 	for _, p := range paths {
 		for _, c := range cfg.concs {
+			if !cfg.floor {
+				break
+			}
 			for _, target := range []string{"worker", "tinygo", "floor", "worker-unlogged", "floor-unlogged"} {
 				req := p.req
 				if target == "floor-unlogged" {
@@ -313,6 +347,16 @@ func run(ctx context.Context, cfg config) (*result, error) {
 				}
 				if servers[target] != nil {
 					res.jobs = append(res.jobs, &job{target: target, name: p.name, conc: c, req: req})
+				}
+			}
+		}
+	}
+	// The same against the seed worker, on the paths both have.
+	for _, p := range seedPaths {
+		for _, c := range cfg.concs {
+			for _, target := range seedTargets {
+				if servers["seed"] != nil && servers[target] != nil {
+					res.jobs = append(res.jobs, &job{target: target, name: p.name, conc: c, req: p.req})
 				}
 			}
 		}
@@ -502,15 +546,18 @@ func report(cfg config, res *result) {
 			}
 		}
 	}
-	perPath("both logging the contract's log line", "worker", "floor")
-	if cfg.tinygo {
-		fmt.Fprintln(out)
-		perPath("both logging, the worker's TinyGo build", "tinygo", "floor")
+	if cfg.floor {
+		perPath("both logging the contract's log line", "worker", "floor")
+		if cfg.tinygo {
+			fmt.Fprintln(out)
+			perPath("both logging, the worker's TinyGo build", "tinygo", "floor")
+		}
+		if cfg.unlogged {
+			fmt.Fprintln(out)
+			perPath("neither logging", "worker-unlogged", "floor-unlogged")
+		}
 	}
-	if cfg.unlogged {
-		fmt.Fprintln(out)
-		perPath("neither logging", "worker-unlogged", "floor-unlogged")
-	}
+	reportSeed(cfg, res)
 	if cfg.breakdown {
 		fmt.Fprintf(out, "\n## Where a request's time goes (median of %d runs)\n\n", cfg.runs)
 		fmt.Fprint(out, "| step | ")
@@ -536,10 +583,18 @@ func report(cfg config, res *result) {
 		}
 	}
 	if len(res.cold) > 0 {
-		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz)\n\n| worker | median | min | max | samples |\n|---|---|---|---|---|")
+		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz), median (min–max)\n\n"+
+			"| worker | wall time | CPU, the isolate's thread | CPU, workerd's other threads | samples |\n|---|---|---|---|---|")
+		span := func(d []time.Duration) string {
+			return fmt.Sprintf("%s (%s–%s)", ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)))
+		}
 		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
 			if d := res.cold[name]; len(d) > 0 {
-				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)), len(d))
+				var isolate, others []time.Duration
+				for _, c := range res.coldCPU[name] {
+					isolate, others = append(isolate, c.isolate), append(others, c.others)
+				}
+				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, span(d), span(isolate), span(others), len(d))
 			}
 		}
 	}
@@ -554,7 +609,7 @@ func report(cfg config, res *result) {
 		for _, g := range sk.glue {
 			fmt.Fprintf(out, "| %d | %d | %d | %.2f MB |\n", g.EventsServed, g.Runtime, g.RuntimesStarted, float64(g.WasmMemoryBytes)/1e6)
 		}
-		fmt.Fprintln(out, "\n| answers | workerd resident memory |\n|---|---|")
+		fmt.Fprintln(out, "\n| answers | workerd resident memory (its processes summed) |\n|---|---|")
 		for _, r := range sk.rss {
 			fmt.Fprintf(out, "| %d | %.1f MB |\n", r.requests, float64(r.bytes)/1e6)
 		}

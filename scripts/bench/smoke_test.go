@@ -9,22 +9,27 @@ import (
 	"time"
 )
 
-// TestSmoke runs the harness's worker-against-floor measurements for about a
-// second, so that they cannot rot: run fails if any response had another
+// TestSmoke runs the harness's worker-against-floor measurements, and those
+// against the seed worker when ../shared has it, for about a second each, so
+// that they cannot rot: run fails if any response had another
 // status than its path's, and every measurement must have had answers. It
 // asserts nothing about speed. The breakdown and D1 fixtures cost three more
 // instance starts and two Wasm builds, so only `make bench` runs them; one
 // cold start each and a short soak are run.
 func TestSmoke(t *testing.T) {
 	var out strings.Builder
-	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, breakdown: false, d1: false, cold: 1, soak: 400, out: &out}
+	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, floor: true, breakdown: false, d1: false, cold: 1, soak: 400, out: &out}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := len(paths) * 2 * len(cfg.concs); len(res.jobs) != want {
+	want := len(paths) * 2 * len(cfg.concs)
+	if res.noSeed == "" { // the worker, the seed and the seed as published
+		want += len(seedPaths) * 3 * len(cfg.concs)
+	}
+	if len(res.jobs) != want {
 		t.Errorf("%d measurements, want %d", len(res.jobs), want)
 	}
 	for _, j := range res.jobs {

@@ -50,12 +50,16 @@ type Options struct {
 	Setup [][]string
 	// StartTimeout bounds the wait for GET /healthz to answer 200; 60 s when zero.
 	StartTimeout time.Duration
+	// HealthStatus, when not zero, is the status GET /healthz answers once
+	// the worker runs, for a worker without that route (a benchmark's
+	// baseline answers 405 to every GET).
+	HealthStatus int
 	// WorkerDir, when set, runs another worker instead of the project's
 	// build, such as a benchmark fixture: a directory holding its own
 	// wrangler.toml, whose main must be worker.mjs, and every file the worker
 	// loads, side by side. Its files are copied as the build is, a relative
 	// migrations_dir is taken relative to WorkerDir, and the project is not
-	// built. The worker must answer GET /healthz with 200.
+	// built. The worker must answer GET /healthz with 200, or HealthStatus.
 	WorkerDir string
 	// Faults runs the build with the fault-injection routes of
 	// isolate/faults.go (make build TAGS=faults, into build-faults/), which
@@ -207,7 +211,11 @@ func start(opts Options) (*Server, error) {
 	if timeout == 0 {
 		timeout = 60 * time.Second
 	}
-	if err := s.waitHealthy(timeout); err != nil {
+	health := opts.HealthStatus
+	if health == 0 {
+		health = http.StatusOK
+	}
+	if err := s.waitHealthy(timeout, health); err != nil {
 		s.Stop()
 		if strings.Contains(s.Log(), "Address already in use") {
 			err = fmt.Errorf("%w: %w", errPortTaken, err)
@@ -288,7 +296,7 @@ func (s *Server) wranglerCmd(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (s *Server) waitHealthy(timeout time.Duration) error {
+func (s *Server) waitHealthy(timeout time.Duration, status int) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -296,17 +304,17 @@ func (s *Server) waitHealthy(timeout time.Duration) error {
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == status {
 				return nil
 			}
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("wrangler dev exited before %s/healthz answered 200 (%v)", s.URL, s.cmd.ProcessState)
+			return fmt.Errorf("wrangler dev exited before %s/healthz answered %d (%v)", s.URL, status, s.cmd.ProcessState)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s/healthz did not answer 200 within %v (last error: %v)", s.URL, timeout, err)
+			return fmt.Errorf("%s/healthz did not answer %d within %v (last error: %v)", s.URL, status, timeout, err)
 		}
 	}
 }
