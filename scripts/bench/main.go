@@ -14,9 +14,11 @@
 // TinyGo build runs beside the standard one (per path, cold starts, size).
 // When the seed worker lies beside the repository (../shared/bench, see
 // seed.go), the worker is also measured against it: the baseline. With
-// -seedonly only that comparison runs. BENCHMARKS.md has the figures.
+// -seedonly only that comparison runs; with -previous REV the worker as it
+// was at that git revision runs those paths too, beside this one, so that an
+// upgrade's cost or gain is measured in one run. BENCHMARKS.md has the figures.
 //
-//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000] [-tinygo] [-seedonly]
+//	go run ./scripts/bench [-duration 2s] [-runs 3] [-soak 100000] [-tinygo] [-seedonly] [-previous REV]
 //	go run ./scripts/bench -gateway 200    # what the order gateway adds to a new order
 //	go run ./scripts/bench -queue 200      # queue mode against inline placement through the gateway
 //	go run ./scripts/bench -queue 200 -gateway-delay 200ms   # … through a slow gateway
@@ -109,6 +111,7 @@ type config struct {
 	soak      int    // requests of the soak (0: none)
 	floor     bool   // start the floor and measure the paths against it
 	seedDir   string // the seed worker; "" means ../shared/bench/seed-worker
+	previous  string // a git revision whose worker is measured beside this one ("": none)
 	out       io.Writer
 }
 
@@ -149,6 +152,7 @@ func main() {
 	flag.IntVar(&cfg.runs, "runs", 3, "runs; the median is reported")
 	flag.BoolVar(&cfg.tinygo, "tinygo", false, "also measure the worker's TinyGo build (TINYGO=1 make build)")
 	flag.StringVar(&cfg.seedDir, "seed", "", "the seed worker's directory (default ../shared/bench/seed-worker beside the repository)")
+	flag.StringVar(&cfg.previous, "previous", "", "also measure the worker as built at this git revision (a tag, a commit) on the paths against the seed worker")
 	seedOnly := flag.Bool("seedonly", false, "measure only the worker against the seed worker (and cold starts, the soak)")
 	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
 	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (README: Queue mode)")
@@ -251,6 +255,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 			return buildWorkerVariant(root, dir, `import "./wasm_exec.js";`, "console.log = () => {};\nimport \"./wasm_exec.js\";")
 		})
 	}
+	if cfg.previous != "" {
+		start("previous", func(dir string) error { return buildPrevious(root, cfg.previous, dir) })
+	}
 	if cfg.tinygo {
 		start("tinygo", func(dir string) error {
 			return devserver.BuildWorker(dir, ".", filepath.Join(root, "wrangler.toml"), "TINYGO=1")
@@ -312,7 +319,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	var seedErrs []error
 	var seeding sync.WaitGroup
 	var seedMu sync.Mutex
-	for _, name := range []string{"worker", "tinygo", "floor", "perrequest", "worker-unlogged", "seed", "seed-published"} {
+	for _, name := range []string{"worker", "previous", "tinygo", "floor", "perrequest", "worker-unlogged", "seed", "seed-published"} {
 		if s, ok := servers[name]; ok {
 			seeding.Go(func() {
 				err := seed(ctx, client, name, s)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ var seedPaths = []struct {
 }
 
 // seedTargets are the instances the seed paths run on, in this order.
-var seedTargets = []string{"worker", "tinygo", "seed", "seed-published"}
+var seedTargets = []string{"worker", "previous", "tinygo", "seed", "seed-published"}
 
 // seedSource is where the seed worker lies: dir when set, else
 // ../shared/bench/seed-worker beside the repository. ok is false, with a
@@ -186,8 +187,13 @@ func manyKeyRecords(target string) ([]kvEntry, error) {
 }
 
 // seedManyKeys stores the many-key replay's records into s's local KV with
-// one `wrangler kv bulk put`, before any traffic.
+// one `wrangler kv bulk put`, before any traffic. An earlier version of the
+// worker ("previous") places them itself instead, so that its records are
+// in its own format, whatever that was.
 func seedManyKeys(ctx context.Context, name string, s *devserver.Server) error {
+	if name == "previous" {
+		return placeManyKeys(ctx, s)
+	}
 	entries, err := manyKeyRecords(name)
 	if err != nil {
 		return err
@@ -261,4 +267,64 @@ func runRatios(runs, base []stats) string {
 		each = append(each, runs[i].rps/base[i].rps)
 	}
 	return fmt.Sprintf("%.2f [%.2f–%.2f]", median(a)/median(b), slices.Min(each), slices.Max(each))
+}
+
+// placeManyKeys places the many-key replay's orders through s, eight at a
+// time.
+func placeManyKeys(ctx context.Context, s *devserver.Server) error {
+	client := &http.Client{Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	keys := make(chan int64)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var err error
+			for i := range keys {
+				if err != nil {
+					continue
+				}
+				req := request{method: "POST", path: "/orders", body: validOrder, key: func(int64) string { return manyKey(i) }}
+				var status int
+				if status, err = send(ctx, client, s.URL, req, 0); err == nil && status != http.StatusCreated {
+					err = fmt.Errorf("previous: placing %s: status %d", manyKey(i), status)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := range int64(manyKeys) {
+		keys <- i
+	}
+	close(keys)
+	var all []error
+	for range 8 {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
+}
+
+// buildPrevious builds the worker as it was at git revision rev into dir,
+// with that revision's own Makefile and wrangler.toml, from a detached
+// worktree of the repository removed afterwards.
+func buildPrevious(root, rev, dir string) error {
+	tmp, err := os.MkdirTemp("", "bench-previous-src-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, "tree")
+	if out, err := exec.Command("git", "-C", root, "worktree", "add", "--detach", src, rev).CombinedOutput(); err != nil {
+		return fmt.Errorf("checking out %s: %v\n%s", rev, err, out)
+	}
+	defer exec.Command("git", "-C", root, "worktree", "remove", "--force", src).Run()
+	build := exec.Command("make", "build", "BUILD="+dir)
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s: %v\n%s", rev, err, out)
+	}
+	toml, err := os.ReadFile(filepath.Join(src, "wrangler.toml"))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), toml, 0o644)
 }
