@@ -29,19 +29,28 @@ type QueueVerdict struct {
 // the verdicts (ack, retry) in the queue event's own handler.
 type QueueConsumer func(ctx context.Context, queue string, batch []QueueMessage) []QueueVerdict
 
-// A batch head is the queue's name, then two lines per message: its id and
-// its attempts. Queue names and message ids hold no newline.
-func parseBatchHead(head string) (queue string, messages []QueueMessage, err error) {
+// A batch head is the queue's name, then three lines per message: its id,
+// its attempts and its body's length in bytes; the bodies follow the head,
+// one after another. Queue names and message ids hold no newline.
+func parseBatchHead(head string, bodies []byte) (queue string, messages []QueueMessage, err error) {
 	lines := strings.Split(head, "\n")
-	if len(lines)%2 != 1 || lines[0] == "" {
-		return "", nil, errors.New("a batch head is the queue's name and two lines per message")
+	if len(lines)%3 != 1 || lines[0] == "" {
+		return "", nil, errors.New("a batch head is the queue's name and three lines per message")
 	}
-	for i := 1; i < len(lines); i += 2 {
+	for i := 1; i < len(lines); i += 3 {
 		attempts, err := strconv.Atoi(lines[i+1])
 		if err != nil || attempts < 1 {
 			return "", nil, fmt.Errorf("message %s: attempts %q is not a count", lines[i], lines[i+1])
 		}
-		messages = append(messages, QueueMessage{ID: lines[i], Attempts: attempts})
+		n, err := strconv.Atoi(lines[i+2])
+		if err != nil || n < 0 || n > len(bodies) {
+			return "", nil, fmt.Errorf("message %s: body length %q is not within the %d bytes left", lines[i], lines[i+2], len(bodies))
+		}
+		messages = append(messages, QueueMessage{ID: lines[i], Body: bodies[:n:n], Attempts: attempts})
+		bodies = bodies[n:]
+	}
+	if len(bodies) > 0 {
+		return "", nil, fmt.Errorf("%d bytes of bodies are left over", len(bodies))
 	}
 	return lines[0], messages, nil
 }

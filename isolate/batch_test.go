@@ -7,17 +7,23 @@ import (
 
 func TestParseBatchHead(t *testing.T) {
 	t.Parallel()
-	queue, messages, err := parseBatchHead("order-intake-placements\nm1\n1\nm2\n4")
-	want := []QueueMessage{{ID: "m1", Attempts: 1}, {ID: "m2", Attempts: 4}}
+	queue, messages, err := parseBatchHead("order-intake-placements\nm1\n1\n2\nm2\n4\n3", []byte("{}\"x\""))
+	want := []QueueMessage{{ID: "m1", Body: []byte("{}"), Attempts: 1}, {ID: "m2", Body: []byte(`"x"`), Attempts: 4}}
 	if err != nil || queue != "order-intake-placements" || !reflect.DeepEqual(messages, want) {
 		t.Errorf("got %q, %+v, %v; want the queue and %+v", queue, messages, err, want)
 	}
-	if queue, messages, err := parseBatchHead("q"); err != nil || queue != "q" || len(messages) != 0 {
+	if queue, messages, err := parseBatchHead("q", nil); err != nil || queue != "q" || len(messages) != 0 {
 		t.Errorf("an empty batch: %q, %+v, %v", queue, messages, err)
 	}
-	for _, bad := range []string{"", "q\nm1", "q\nm1\nx", "q\nm1\n0", "\nm1\n1"} {
-		if _, _, err := parseBatchHead(bad); err == nil {
-			t.Errorf("parseBatchHead(%q) accepted it", bad)
+	if _, messages, err := parseBatchHead("q\nm1\n1\n0", nil); err != nil || len(messages) != 1 || len(messages[0].Body) != 0 {
+		t.Errorf("an empty body: %+v, %v", messages, err)
+	}
+	for _, bad := range []struct{ head, bodies string }{
+		{"", ""}, {"q\nm1", ""}, {"q\nm1\n1", ""}, {"q\nm1\nx\n0", ""}, {"q\nm1\n0\n0", ""}, {"\nm1\n1\n0", ""},
+		{"q\nm1\n1\n3", "ab"}, {"q\nm1\n1\n-1", "ab"}, {"q\nm1\n1\n1", "ab"},
+	} {
+		if _, _, err := parseBatchHead(bad.head, []byte(bad.bodies)); err == nil {
+			t.Errorf("parseBatchHead(%q, %q) accepted it", bad.head, bad.bodies)
 		}
 	}
 }

@@ -2,10 +2,7 @@
 
 package isolate
 
-import (
-	"bytes"
-	"syscall/js"
-)
+import "bytes"
 
 // Console writes to console.log, which Workers Logs collects, one call per
 // Write (a Write is one log line). Use it instead of os.Stdout: on js/wasm
@@ -16,9 +13,8 @@ var Console consoleWriter
 
 type consoleWriter struct{}
 
-var console = js.Global().Get("console")
-
 func (consoleWriter) Write(line []byte) (int, error) {
-	console.Call("log", string(bytes.TrimSuffix(line, []byte("\n"))))
+	p, n := bytesPtr(bytes.TrimSuffix(line, []byte("\n")))
+	consoleLog(p, n)
 	return len(line), nil
 }

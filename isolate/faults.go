@@ -102,3 +102,27 @@ func withQueueFaults(consume QueueConsumer) QueueConsumer {
 		return nil
 	}
 }
+
+// await blocks until promise settles, releasing both of its callbacks. Only
+// the faults build waits on a promise through syscall/js; everything else
+// goes through the bridge (bridge.go).
+func await(promise js.Value) (js.Value, error) {
+	type settled struct {
+		value js.Value
+		err   error
+	}
+	done := make(chan settled, 1)
+	onValue := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		done <- settled{value: args[0]}
+		return nil
+	})
+	defer onValue.Release()
+	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		done <- settled{err: fmt.Errorf("%s", js.Global().Call("String", args[0]).String())}
+		return nil
+	})
+	defer onError.Release()
+	promise.Call("then", onValue, onError)
+	s := <-done
+	return s.value, s.err
+}

@@ -38,80 +38,79 @@ type Options struct {
 }
 
 // glue is the binding object worker.mjs passes to this runtime.
-var (
-	glue       = js.Global().Get("context").Get("binding")
-	uint8Array = js.Global().Get("Uint8Array")
-)
+var glue = js.Global().Get("context").Get("binding")
 
-type executionContextKey struct{}
+type eventIDKey struct{}
 
 // ExecutionContext returns the Workers ExecutionContext (waitUntil,
-// passThroughOnException) of the request ctx belongs to. syumai's
+// passThroughOnException) of the request or queue batch ctx belongs to. syumai's
 // cloudflare.WaitUntil would use the one context of the whole runtime, which
 // this glue leaves unset, so that it fails instead of attaching work to
 // another request.
 func ExecutionContext(ctx context.Context) (js.Value, bool) {
-	v, ok := ctx.Value(executionContextKey{}).(js.Value)
-	return v, ok
+	id, ok := ctx.Value(eventIDKey{}).(int32)
+	if !ok {
+		return js.Value{}, false
+	}
+	v := glue.Call("executionContext", id)
+	return v, !v.IsUndefined()
 }
 
 // Serve registers h and opts.Scheduled with the glue and blocks for the life
 // of the runtime.
 func Serve(h http.Handler, opts Options) {
 	h = withFaults(h)
-	glue.Set("maxBodyBytes", opts.MaxBodyBytes)
-	// Each event runs in its own goroutine: a panic inside a js.FuncOf
-	// callback would end the runtime.
-	glue.Set("serve", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		workers.run(func() { serve(h, args[0], args[1], args[2], args[3]) })
-		return nil
-	}))
-	glue.Set("scheduled", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		go runScheduled(opts.Scheduled, args[0])
-		return nil
-	}))
+	maxBodyBytes = int32(opts.MaxBodyBytes)
+	// Each event runs in a goroutine of its own (reused, pool.go): the
+	// dispatcher that hands it over must never block.
 	consume := withQueueFaults(opts.Queue)
-	glue.Set("queue", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		go runQueue(consume, args[0], args[1], args[2], args[3])
-		return nil
-	}))
+	startBridge(eventHandlers{
+		serve: func(id int32, head string, body []byte) {
+			workers.run(func() { serve(h, id, head, body) })
+		},
+		scheduled: func(id int32) { go runScheduled(opts.Scheduled, id) },
+		queue:     func(id int32, head string, bodies []byte) { go runQueue(consume, id, head, bodies) },
+	})
 	select {}
 }
 
 // serve answers one request; a panic anywhere, converting the request
 // included, becomes the glue's JSON 500 and leaves the runtime serving.
-func serve(h http.Handler, id, head, body, executionContext js.Value) {
+func serve(h http.Handler, id int32, head string, body []byte) {
 	defer func() {
 		if p := recover(); p != nil {
-			glue.Call("fail", id, fmt.Sprintf("panic: %v", p))
+			failEvent(id, fmt.Sprintf("panic: %v", p))
 		}
 	}()
-	method, url, header, err := parseRequestHead(head.String())
+	method, url, header, err := parseRequestHead(head)
 	if err != nil {
 		panic(err)
 	}
-	ctx := context.WithValue(context.Background(), executionContextKey{}, executionContext)
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(goBytes(body)))
+	ctx := context.WithValue(context.Background(), eventIDKey{}, id)
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		panic(err)
 	}
 	req.Header = header
 	w := &recorder{header: http.Header{}, status: http.StatusOK}
 	h.ServeHTTP(w, req)
-	glue.Call("respond", id, responseHead(w.status, w.header), jsBytes(w.body.Bytes()))
+	headPtr, headLen := stringPtr(responseHead(w.status, w.header))
+	bodyPtr, bodyLen := bytesPtr(w.body.Bytes())
+	respond(id, headPtr, headLen, bodyPtr, bodyLen)
 }
 
-func runScheduled(task func(context.Context) error, id js.Value) {
+func runScheduled(task func(context.Context) error, id int32) {
 	var err error
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)
 		}
-		failure := js.Null()
-		if err != nil {
-			failure = js.ValueOf(err.Error())
+		if err == nil {
+			finish(id, 0, nil, 0)
+			return
 		}
-		glue.Call("finish", id, failure)
+		reason, n := stringPtr(err.Error())
+		finish(id, 1, reason, n)
 	}()
 	if task == nil {
 		err = errors.New("this worker has no cron task")
@@ -122,30 +121,35 @@ func runScheduled(task func(context.Context) error, id js.Value) {
 
 // runQueue decides one queue batch and hands the verdicts, one line per
 // message, to the glue, which acks or retries each message; a failure
-// (binding.fail) makes the glue retry them all.
-func runQueue(consume QueueConsumer, id, head, bodies, executionContext js.Value) {
+// (the import fail) makes the glue retry them all.
+func runQueue(consume QueueConsumer, id int32, head string, bodies []byte) {
 	defer func() {
 		if p := recover(); p != nil {
-			glue.Call("fail", id, fmt.Sprintf("panic: %v", p))
+			failEvent(id, fmt.Sprintf("panic: %v", p))
 		}
 	}()
 	if consume == nil {
-		glue.Call("fail", id, "this worker has no queue consumer")
+		failEvent(id, "this worker has no queue consumer")
 		return
 	}
-	queue, messages, err := parseBatchHead(head.String())
+	queue, messages, err := parseBatchHead(head, bodies)
 	if err != nil {
 		panic(err)
 	}
-	for i := range messages {
-		messages[i].Body = goBytes(bodies.Index(i))
-	}
-	ctx := context.WithValue(context.Background(), executionContextKey{}, executionContext)
+	ctx := context.WithValue(context.Background(), eventIDKey{}, id)
 	verdicts := consume(ctx, queue, messages)
 	if len(verdicts) != len(messages) {
 		panic(fmt.Sprintf("%d verdicts for %d messages", len(verdicts), len(messages)))
 	}
-	glue.Call("respond", id, verdictHead(verdicts), js.Null())
+	headPtr, headLen := stringPtr(verdictHead(verdicts))
+	respond(id, headPtr, headLen, nil, 0)
+}
+
+// failEvent answers event id with the glue's failure: the JSON 500 for a
+// request, a retry of every message for a queue batch.
+func failEvent(id int32, reason string) {
+	p, n := stringPtr(reason)
+	fail(id, p, n)
 }
 
 // recorder keeps the handler's answer until it is complete: the worker's
@@ -159,20 +163,3 @@ type recorder struct {
 func (w *recorder) Header() http.Header         { return w.header }
 func (w *recorder) WriteHeader(status int)      { w.status = status }
 func (w *recorder) Write(b []byte) (int, error) { return w.body.Write(b) }
-
-// goBytes copies a Uint8Array (or null) into Go.
-func goBytes(v js.Value) []byte {
-	if v.IsNull() || v.IsUndefined() {
-		return nil
-	}
-	b := make([]byte, v.Get("byteLength").Int())
-	js.CopyBytesToGo(b, v)
-	return b
-}
-
-// jsBytes copies b into a new Uint8Array.
-func jsBytes(b []byte) js.Value {
-	v := uint8Array.New(len(b))
-	js.CopyBytesToJS(v, b)
-	return v
-}

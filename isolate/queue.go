@@ -13,9 +13,9 @@ import (
 var ErrNoQueue = errors.New("no such queue binding")
 
 // Queue is a Workers Queue producer binding ([[queues.producers]] in
-// wrangler.toml).
+// wrangler.toml), called through the glue (bridge.go) as KV is.
 type Queue struct {
-	binding js.Value
+	binding string
 }
 
 // OpenQueue opens the producer bound as binding.
@@ -27,7 +27,7 @@ func OpenQueue(binding string) (*Queue, error) {
 	if v.Get("send").Type() != js.TypeFunction {
 		return nil, fmt.Errorf("the binding %s is not a queue", binding)
 	}
-	return &Queue{binding: v}, nil
+	return &Queue{binding: binding}, nil
 }
 
 // Send sends body, which must be JSON, as one message of content type json
@@ -35,6 +35,9 @@ func OpenQueue(binding string) (*Queue, error) {
 // encodes). It returns once the queue has written the message: the promise
 // of send() is the event's own, as the request-path rule asks.
 func (q *Queue) Send(_ context.Context, body []byte) error {
-	_, err := await(glue.Call("queueSend", q.binding, string(body)))
-	return err
+	return calls.do(func(id int32) {
+		bindingPtr, bindingLen := stringPtr(q.binding)
+		bodyPtr, bodyLen := bytesPtr(body)
+		queueSendStart(id, bindingPtr, bindingLen, bodyPtr, bodyLen)
+	}).err()
 }

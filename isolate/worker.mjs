@@ -3,27 +3,39 @@
 // fetch, cron and queue event of this isolate: syumai's module starts a fresh
 // one per event, which costs CPU time before any Go code runs (BENCHMARKS.md).
 //
-// The Go side is isolate/isolate.go. The two speak through `binding`, the
-// object the Go program finds at globalThis.context.binding:
-//   JS -> Go  binding.serve(id, head, body, ctx)      head: method, URL, headers
-//             binding.scheduled(id, cron, time)
-//             binding.queue(id, head, bodies, ctx)     head: queue, then id and attempts per message
-//   Go -> JS  binding.respond(id, head, body)          head: status, headers; for a queue
-//                                                      batch, a verdict per message
-//             binding.fail(id, reason)                 the JSON 500; a batch is retried
-//             binding.finish(id, error)                a cron event's end
-//             binding.fetch(head, body, timeoutMs)     isolate.Fetch
-//             binding.queueSend(queue, json)           isolate.Queue.Send
+// The Go side is isolate/isolate.go and isolate/bridge.go. On the request
+// path the two speak through WebAssembly imports and an export, with numbers
+// for arguments and bytes in Go's memory (syscall/js costs more than a
+// cached replay's own work, BENCHMARKS.md):
+//   JS -> Go  export isolate_deliver(kind, id, status, aLen, bLen, x), the
+//             bytes written into Go's inbox first, then Go resumed:
+//               serve      a request: head (method, URL, headers), body
+//               settle     a call's outcome: status, parts a and b
+//               scheduled  a cron event: cron; x is its time
+//               queue      a queue batch: head (queue, then id, attempts and
+//                          body length per message), the bodies one after another
+//   Go -> JS  imports of the module "isolate" (Runtime.imports below):
+//               ready(inbox, size, maxBodyBytes)  isolate.Serve has started
+//               respond(id, head, body)           head: status, headers; for a
+//                                                 queue batch, a verdict per message
+//               fail(id, reason)                  the JSON 500; a batch is retried
+//               finish(id, failed, reason)        a cron event's end
+//               log(line)                         console.log
+//               kv(call, op, binding, key, value, ttl)  isolate.KV
+//               fetch(call, head, hasBody, body, timeoutMs)  isolate.Fetch
+//               queueSend(call, binding, json)    isolate.Queue.Send
+//             and, through syscall/js, binding.grow(n) (a larger inbox) and
+//             binding.executionContext(id) for Go.
 // A head is lines joined by "\n"; header names and values cannot hold one.
 import "./wasm_exec.js";
 import mod from "./app.wasm";
 
-// syumai's KV and D1 calls leak one callback each on the Go side (about
-// 400 bytes of Wasm memory per request), and Wasm memory never shrinks, so a
-// runtime retires after this many events, or once its memory passes this
-// size (a TinyGo build's heap grew by tens of kilobytes an event in a soak):
-// the next event starts a new one while the old one finishes what it has in
-// flight, and is then collected.
+// syumai's D1 calls (strict mode) leak one callback each on the Go side
+// (about 400 bytes of Wasm memory per request), and Wasm memory never
+// shrinks, so a runtime retires after this many events, or once its memory
+// passes this size (a TinyGo build's heap grew by tens of kilobytes an event
+// in a soak): the next event starts a new one while the old one finishes
+// what it has in flight, and is then collected.
 const RETIRE_AFTER_EVENTS = 5000;
 const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
@@ -41,6 +53,19 @@ const INTERNAL_ERROR = JSON.stringify({
   message: INTERNAL_ERROR_DETAIL,
 });
 
+// The kinds of event isolate_deliver carries (isolate/bridge.go).
+const EVENT_SERVE = 1;
+const EVENT_SETTLE = 2;
+const EVENT_SCHEDULED = 3;
+const EVENT_QUEUE = 4;
+// KV operations of the kv import (isolate/kv.go).
+const KV_GET = 1;
+const KV_PUT = 2;
+const KV_DELETE = 3;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 let current; // the runtime new events go to
 let runtimesStarted = 0;
 let eventsServed = 0;
@@ -48,18 +73,17 @@ let eventsServed = 0;
 class Runtime {
   constructor(env) {
     this.number = ++runtimesStarted;
+    this.env = env;
     this.pending = new Map(); // event id -> the resolve function of its answer
+    this.contexts = new Map(); // request or batch id -> its ExecutionContext
     this.nextID = 0;
     this.events = 0;
     this.dead = false;
     this.binding = {
-      respond: (id, head, body) => this.settle(id, { head, body }),
-      fail: (id, reason) => this.settle(id, { error: reason }),
-      finish: (id, error) => this.settle(id, { error }),
-      fetch: platformFetch,
-      queueSend,
+      executionContext: (id) => this.contexts.get(id),
     };
     const go = new Go();
+    this.go = go;
     // A Go program that exits (os.Exit, an unrecovered panic, a fatal error)
     // or traps can answer nothing more: fail what it holds, start afresh.
     go.exit = (code) => this.die(`the Go program exited with code ${code}`);
@@ -74,21 +98,111 @@ class Runtime {
     };
     const instance = new WebAssembly.Instance(mod, {
       ...go.importObject,
+      isolate: this.imports(),
       workers: { ready: () => {} }, // syumai's start signal; this glue needs none
     });
+    this.deliver = instance.exports.isolate_deliver;
     // The standard Go exports its memory as "mem", TinyGo as "memory".
     this.memory = instance.exports.mem ?? instance.exports.memory;
-    // go.run returns once main blocks, with Isolate.Serve's functions set.
+    // syumai's TinyGo wasm_exec.js leaves this undefined, which syscall/js
+    // reads as an event; the standard one sets it to null.
+    go._pendingEvent = null;
+    // go.run returns once main blocks, isolate.Serve having called ready.
     // TinyGo's wasm_exec.js has no go.exit: an exit settles go.run's promise.
     go.run(instance, { env, binding: this.binding }).then(
       (code) => this.die(`the Go program exited with code ${code}`),
       (err) => this.die(err),
     );
-    if (typeof this.binding.serve !== "function") {
+    if (this.inbox === undefined) {
       this.die("the Go program did not call isolate.Serve");
       throw new Error("the Go runtime did not start");
     }
     log({ event: "runtime_started", runtime: this.number });
+  }
+
+  // imports are the functions Go calls (isolate/bridge.go). Pointers and
+  // lengths come as i32: ">>> 0" reads them unsigned.
+  imports() {
+    return {
+      ready: (inbox, size, maxBodyBytes) => {
+        this.inbox = inbox >>> 0;
+        this.inboxSize = size >>> 0;
+        this.maxBodyBytes = maxBodyBytes;
+      },
+      respond: (id, headPtr, headLen, bodyPtr, bodyLen) =>
+        this.settle(id, { head: this.string(headPtr, headLen), body: this.bytes(bodyPtr, bodyLen).slice() }),
+      fail: (id, reasonPtr, reasonLen) => this.settle(id, { error: this.string(reasonPtr, reasonLen) }),
+      finish: (id, failed, reasonPtr, reasonLen) =>
+        this.settle(id, { error: failed ? this.string(reasonPtr, reasonLen) : null }),
+      log: (linePtr, lineLen) => console.log(this.string(linePtr, lineLen)),
+      kv: (call, op, bindingPtr, bindingLen, keyPtr, keyLen, valuePtr, valueLen, ttl) => {
+        const key = this.string(keyPtr, keyLen);
+        this.call(call, () => {
+          const ns = this.env[this.string(bindingPtr, bindingLen)];
+          if (op === KV_GET) return ns.get(key);
+          if (op === KV_PUT) return ns.put(key, this.string(valuePtr, valueLen), ttl > 0 ? { expirationTtl: ttl } : undefined);
+          return ns.delete(key);
+        }, (value) => (typeof value === "string" ? [1, value] : [0]));
+      },
+      fetch: (call, headPtr, headLen, hasBody, bodyPtr, bodyLen, timeoutMs) => {
+        const head = this.string(headPtr, headLen);
+        const body = hasBody ? this.bytes(bodyPtr, bodyLen).slice() : null;
+        this.call(call, () => platformFetch(head, body, timeoutMs), ([head, bytes]) => [1, head, bytes]);
+      },
+      queueSend: (call, bindingPtr, bindingLen, jsonPtr, jsonLen) => {
+        const json = this.string(jsonPtr, jsonLen);
+        this.call(call, () => this.env[this.string(bindingPtr, bindingLen)].send(JSON.parse(json), { contentType: "json" }),
+          () => [0]);
+      },
+    };
+  }
+
+  string(ptr, len) {
+    return len === 0 ? "" : decoder.decode(this.bytes(ptr, len));
+  }
+
+  bytes(ptr, len) {
+    return new Uint8Array(this.memory.buffer, ptr >>> 0, len >>> 0);
+  }
+
+  // call runs start, which returns a promise, and settles Go's call with
+  // what outcome makes of its value ([status, a, b]: a and b strings or
+  // bytes), or with status -1 and the reason it was rejected.
+  call(id, start, outcome) {
+    let promise;
+    try {
+      promise = start();
+    } catch (err) {
+      promise = Promise.reject(err);
+    }
+    promise.then(
+      (value) => this.send(EVENT_SETTLE, id, ...outcome(value)),
+      (err) => this.send(EVENT_SETTLE, id, -1, String(err)),
+    );
+  }
+
+  // send writes a and b (strings, bytes or arrays of bytes, either may be
+  // absent) into Go's
+  // inbox, hands the event over and lets Go run until it waits again. It
+  // returns false when Go could not take it.
+  send(kind, id, status, a, b, x = 0) {
+    if (this.dead) { // a late outcome of a dead runtime, or an event it cannot take
+      if (kind !== EVENT_SETTLE) this.settle(id, { error: "the Go runtime died" });
+      return false;
+    }
+    try {
+      const need = maxBytes(a) + maxBytes(b);
+      if (need > this.inboxSize) this.binding.grow(need);
+      const inbox = this.bytes(this.inbox, this.inboxSize);
+      const aLen = put(inbox, 0, a);
+      const bLen = put(inbox, aLen, b);
+      if (!this.deliver(kind, id, status, aLen, bLen, x)) throw new Error("the Go runtime did not take an event");
+      this.go._resume();
+      return true;
+    } catch (err) {
+      this.die(err);
+      return false;
+    }
   }
 
   // dispatch hands one event to Go and returns the promise of Go's answer:
@@ -108,17 +222,28 @@ class Runtime {
       log({ event: "runtime_stats", runtime: this.number, runtimesStarted, eventsServed,
         wasmMemoryBytes: this.memory.buffer.byteLength });
     }
-    try {
-      call(id);
-    } catch (err) {
-      this.die(err); // answers this event too, with the JSON 500
-    }
+    call(id); // a failure kills the runtime, which answers this event too
     return answer;
+  }
+
+  serve(id, head, body, ctx) {
+    this.contexts.set(id, ctx);
+    this.send(EVENT_SERVE, id, 0, head, body);
+  }
+
+  scheduled(id, cron, time) {
+    this.send(EVENT_SCHEDULED, id, 0, cron, undefined, time);
+  }
+
+  queue(id, head, bodies, ctx) {
+    this.contexts.set(id, ctx);
+    this.send(EVENT_QUEUE, id, 0, head, bodies);
   }
 
   settle(id, answer) {
     const resolve = this.pending.get(id);
     this.pending.delete(id);
+    this.contexts.delete(id);
     resolve?.(answer);
   }
 
@@ -129,7 +254,30 @@ class Runtime {
     log({ event: "runtime_died", runtime: this.number, inFlight: this.pending.size, error: String(reason) });
     for (const resolve of this.pending.values()) resolve({ error: `the Go runtime died: ${reason}` });
     this.pending.clear();
+    this.contexts.clear();
   }
+}
+
+// maxBytes is the most bytes put can write for part: UTF-8 takes at most
+// three bytes for each UTF-16 code unit.
+function maxBytes(part) {
+  if (typeof part === "string") return part.length * 3;
+  if (Array.isArray(part)) return part.reduce((n, p) => n + p.length, 0);
+  return part ? part.length : 0;
+}
+
+// put writes part (a string, as UTF-8, bytes, or an array of bytes, one
+// after another) into inbox at offset and returns how many bytes it wrote.
+function put(inbox, offset, part) {
+  if (typeof part === "string") return encoder.encodeInto(part, inbox.subarray(offset)).written;
+  if (!part) return 0;
+  if (Array.isArray(part)) {
+    let n = 0;
+    for (const p of part) n += put(inbox, offset + n, p);
+    return n;
+  }
+  inbox.set(part, offset);
+  return part.length;
 }
 
 function runtime(env) {
@@ -141,13 +289,13 @@ async function onFetch(request, env, ctx) {
   let head, body;
   try {
     head = `${request.method}\n${request.url}\n${joinHeaders(request.headers)}`;
-    body = await readBody(request, runtime(env).binding.maxBodyBytes);
+    body = await readBody(request, runtime(env).maxBodyBytes);
   } catch (err) {
     return internalError(err);
   }
   // Taken again: the runtime may have retired or died while the body came in.
   const rt = runtime(env);
-  const answer = await rt.dispatch((id) => rt.binding.serve(id, head, body, ctx));
+  const answer = await rt.dispatch((id) => rt.serve(id, head, body, ctx));
   try {
     if (answer.error === undefined) return toResponse(answer.head, answer.body);
   } catch (err) {
@@ -158,7 +306,7 @@ async function onFetch(request, env, ctx) {
 
 async function onScheduled(controller, env, ctx) {
   const rt = runtime(env);
-  const answer = await rt.dispatch((id) => rt.binding.scheduled(id, controller.cron, controller.scheduledTime));
+  const answer = await rt.dispatch((id) => rt.scheduled(id, controller.cron, controller.scheduledTime));
   if (answer.error) throw new Error(answer.error);
 }
 
@@ -173,11 +321,12 @@ async function onQueue(batch, env, ctx) {
   let head = batch.queue;
   const bodies = [];
   for (const m of messages) {
-    head += `\n${m.id}\n${m.attempts}`;
-    bodies.push(messageBytes(m.body));
+    const body = messageBytes(m.body);
+    head += `\n${m.id}\n${m.attempts}\n${body.length}`;
+    bodies.push(body);
   }
   const rt = runtime(env);
-  const answer = await rt.dispatch((id) => rt.binding.queue(id, head, bodies, ctx));
+  const answer = await rt.dispatch((id) => rt.queue(id, head, bodies, ctx));
   let verdicts = [];
   if (answer.error === undefined) {
     verdicts = answer.head.split("\n");
@@ -197,13 +346,7 @@ async function onQueue(batch, env, ctx) {
 function messageBytes(body) {
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  return new TextEncoder().encode(typeof body === "string" ? body : String(JSON.stringify(body)));
-}
-
-// queueSend is isolate.Queue.Send's JavaScript half: an async function, so
-// that anything send() throws rejects the promise Go waits on.
-async function queueSend(queue, json) {
-  await queue.send(JSON.parse(json), { contentType: "json" });
+  return encoder.encode(typeof body === "string" ? body : String(JSON.stringify(body)));
 }
 
 // readBody reads at most limit bytes of the body and drops the rest unread.

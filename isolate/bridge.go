@@ -1,0 +1,188 @@
+//go:build js && wasm
+
+package isolate
+
+import (
+	"fmt"
+	"sync"
+	"syscall/js"
+	"unsafe"
+)
+
+// The bridge between the glue (worker.mjs) and Go on the request path: plain
+// WebAssembly imports and one export, with numbers for arguments and the
+// bytes in Go's linear memory, instead of syscall/js. A call through
+// syscall/js's js.FuncOf reads the event, its this and its arguments with a
+// JavaScript call each and puts a finalizer on every object and string it
+// hands to Go; with a request's head and body, that cost more than the rest
+// of a cached replay (BENCHMARKS.md). syscall/js stays for what is not on
+// the request path (the environment, the execution context, D1).
+//
+// JavaScript -> Go: the glue writes an event's bytes into the inbox (a Go
+// buffer whose address it was given) and calls the export isolate_deliver
+// with their lengths, then resumes the Go scheduler. The export only hands
+// the numbers to the dispatcher goroutine (it must not allocate or block:
+// it runs on whatever goroutine Go paused on), which copies the bytes out
+// before Go returns to JavaScript, so the next event finds the inbox free.
+//
+// Go -> JavaScript: imports of the module "isolate", called with pointers
+// into Go's memory, which the glue copies before it returns.
+
+//go:wasmimport isolate ready
+func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32)
+
+//go:wasmimport isolate respond
+func respond(id int32, head unsafe.Pointer, headLen int32, body unsafe.Pointer, bodyLen int32)
+
+//go:wasmimport isolate fail
+func fail(id int32, reason unsafe.Pointer, reasonLen int32)
+
+//go:wasmimport isolate finish
+func finish(id int32, failed int32, reason unsafe.Pointer, reasonLen int32)
+
+//go:wasmimport isolate log
+func consoleLog(line unsafe.Pointer, n int32)
+
+//go:wasmimport isolate kv
+func kvStart(call int32, op int32, namespace unsafe.Pointer, namespaceLen int32, key unsafe.Pointer, keyLen int32, value unsafe.Pointer, valueLen int32, ttlSeconds int32)
+
+//go:wasmimport isolate fetch
+func fetchStart(call int32, head unsafe.Pointer, headLen int32, hasBody int32, body unsafe.Pointer, bodyLen int32, timeoutMs int32)
+
+//go:wasmimport isolate queueSend
+func queueSendStart(call int32, binding unsafe.Pointer, bindingLen int32, json unsafe.Pointer, jsonLen int32)
+
+// The kinds of event isolate_deliver carries.
+const (
+	eventServe     = 1 // a request: its head, then its body
+	eventSettle    = 2 // a call's outcome: status, then up to two parts
+	eventScheduled = 3 // a cron event: its cron expression; x is its time
+	eventQueue     = 4 // a queue batch: its head (batch.go), then its messages' bodies
+)
+
+// delivery is one event, as isolate_deliver hands it over: numbers only.
+type delivery struct {
+	kind, id, status, aLen, bLen int32
+	x                            float64
+}
+
+var (
+	// inbox is where the glue writes an event's bytes; it grows on the
+	// glue's request (binding.grow), never shrinks, and is reused by every
+	// event, so the dispatcher copies out of it at once.
+	inbox      = make([]byte, 64<<10)
+	deliveries = make(chan delivery) // unbuffered: to the dispatcher, waiting
+)
+
+// deliver is the export through which the glue hands an event over. It
+// returns 0 if the dispatcher was not waiting, which cannot happen while
+// the glue calls it only when Go is idle.
+//
+//go:wasmexport isolate_deliver
+func deliver(kind, id, status, aLen, bLen int32, x float64) int32 {
+	select {
+	case deliveries <- delivery{kind: kind, id: id, status: status, aLen: aLen, bLen: bLen, x: x}:
+		return 1
+	default:
+		return 0
+	}
+}
+
+// eventHandlers are what the dispatcher hands each kind of event to, its
+// bytes copied out of the inbox. None may block: each starts a goroutine.
+type eventHandlers struct {
+	serve     func(id int32, head string, body []byte)
+	scheduled func(id int32)
+	queue     func(id int32, head string, bodies []byte)
+}
+
+// startBridge starts the dispatcher and tells the glue where the inbox is.
+func startBridge(handle eventHandlers) {
+	glue.Set("grow", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if n := args[0].Int(); n > len(inbox) {
+			inbox = make([]byte, n)
+		}
+		announceInbox()
+		return nil
+	}))
+	go func() {
+		for d := range deliveries {
+			a, b := inbox[:d.aLen], inbox[d.aLen:d.aLen+d.bLen]
+			switch d.kind {
+			case eventServe:
+				var body []byte
+				if len(b) > 0 {
+					body = append([]byte(nil), b...)
+				}
+				handle.serve(d.id, string(a), body)
+			case eventSettle:
+				calls.settle(d.id, settled{status: d.status, a: append([]byte(nil), a...), b: append([]byte(nil), b...)})
+			case eventScheduled:
+				handle.scheduled(d.id)
+			case eventQueue:
+				handle.queue(d.id, string(a), append([]byte(nil), b...))
+			}
+		}
+	}()
+	announceInbox()
+}
+
+var maxBodyBytes int32
+
+func announceInbox() {
+	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes)
+}
+
+// settled is the outcome of a call to the glue: what the glue's promise
+// settled with.
+type settled struct {
+	status int32 // the call's own; negative: the promise was rejected, and a is why
+	a, b   []byte
+}
+
+func (s settled) err() error {
+	if s.status < 0 {
+		return fmt.Errorf("failed on promise: %s", s.a)
+	}
+	return nil
+}
+
+// pendingCalls are the calls waiting for the glue's promise to settle.
+type pendingCalls struct {
+	mu      sync.Mutex
+	last    int32
+	waiting map[int32]chan settled
+}
+
+var calls = &pendingCalls{waiting: map[int32]chan settled{}}
+
+// do starts a call with start, which gets the call's id, and blocks until
+// the glue settles it: only on a promise the caller's request started.
+func (p *pendingCalls) do(start func(id int32)) settled {
+	done := make(chan settled, 1)
+	p.mu.Lock()
+	p.last++
+	id := p.last
+	p.waiting[id] = done
+	p.mu.Unlock()
+	start(id)
+	return <-done
+}
+
+func (p *pendingCalls) settle(id int32, s settled) {
+	p.mu.Lock()
+	done := p.waiting[id]
+	delete(p.waiting, id)
+	p.mu.Unlock()
+	if done != nil {
+		done <- s // buffered: never blocks the dispatcher
+	}
+}
+
+func stringPtr(s string) (unsafe.Pointer, int32) {
+	return unsafe.Pointer(unsafe.StringData(s)), int32(len(s))
+}
+
+func bytesPtr(b []byte) (unsafe.Pointer, int32) {
+	return unsafe.Pointer(unsafe.SliceData(b)), int32(len(b))
+}

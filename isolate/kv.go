@@ -1,0 +1,61 @@
+//go:build js && wasm
+
+package isolate
+
+import (
+	"errors"
+	"syscall/js"
+)
+
+// The operations of KV, as the glue's kv import numbers them.
+const (
+	kvGet    = 1
+	kvPut    = 2
+	kvDelete = 3
+)
+
+// KV is a Workers KV namespace bound to the worker, called through the glue:
+// one JavaScript call per operation, its outcome delivered as the other
+// events are (bridge.go). syumai's cloudflare/kv makes an options object, a
+// promise chain and two Go callbacks per operation, and leaks one of the
+// callbacks.
+type KV struct {
+	binding string
+}
+
+// OpenKV returns the KV namespace bound under binding, or an error when the
+// worker has no such binding.
+func OpenKV(binding string) (*KV, error) {
+	if js.Global().Get("context").Get("env").Get(binding).IsUndefined() {
+		return nil, errors.New(binding + " is undefined")
+	}
+	return &KV{binding: binding}, nil
+}
+
+// Get returns the text stored under key; found is false for a missing key.
+func (kv *KV) Get(key string) (value string, found bool, err error) {
+	s := kv.call(kvGet, key, "", 0)
+	if err := s.err(); err != nil {
+		return "", false, err
+	}
+	return string(s.a), s.status == 1, nil
+}
+
+// Put stores value under key, to expire ttlSeconds later.
+func (kv *KV) Put(key, value string, ttlSeconds int) error {
+	return kv.call(kvPut, key, value, ttlSeconds).err()
+}
+
+// Delete removes key.
+func (kv *KV) Delete(key string) error {
+	return kv.call(kvDelete, key, "", 0).err()
+}
+
+func (kv *KV) call(op int32, key, value string, ttlSeconds int) settled {
+	return calls.do(func(id int32) {
+		bindingPtr, bindingLen := stringPtr(kv.binding)
+		keyPtr, keyLen := stringPtr(key)
+		valuePtr, valueLen := stringPtr(value)
+		kvStart(id, op, bindingPtr, bindingLen, keyPtr, keyLen, valuePtr, valueLen, int32(ttlSeconds))
+	})
+}
