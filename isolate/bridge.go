@@ -70,7 +70,7 @@ var (
 	// inbox is where the glue writes an event's bytes; it grows on the
 	// glue's request (binding.grow), never shrinks, and is reused by every
 	// event, so the dispatcher copies out of it at once.
-	inbox      = make([]byte, 64<<10)
+	inbox      = make([]byte, 16<<10)
 	deliveries = make(chan delivery) // unbuffered: to the dispatcher, waiting
 )
 

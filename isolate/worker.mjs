@@ -102,6 +102,19 @@ class Runtime {
       workers: { ready: () => {} }, // syumai's start signal; this glue needs none
     });
     this.deliver = instance.exports.isolate_deliver;
+    // After an event is handed over, Go runs until it waits again: the
+    // standard Go on resume; TinyGo on go_scheduler, which, unlike its
+    // resume, starts no goroutine of its own (each export call already
+    // gets a goroutine stack, which is garbage once it returns).
+    const scheduler = instance.exports.go_scheduler;
+    this.runGo = scheduler === undefined ? () => go._resume() : () => {
+      if (this.dead) return;
+      try {
+        scheduler();
+      } catch (err) {
+        if (!go.exited) throw err; // an exit settles go.run's promise, which dies
+      }
+    };
     // The standard Go exports its memory as "mem", TinyGo as "memory".
     this.memory = instance.exports.mem ?? instance.exports.memory;
     // syumai's TinyGo wasm_exec.js leaves this undefined, which syscall/js
@@ -197,7 +210,7 @@ class Runtime {
       const aLen = put(inbox, 0, a);
       const bLen = put(inbox, aLen, b);
       if (!this.deliver(kind, id, status, aLen, bLen, x)) throw new Error("the Go runtime did not take an event");
-      this.go._resume();
+      this.runGo();
       return true;
     } catch (err) {
       this.die(err);
