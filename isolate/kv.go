@@ -9,9 +9,11 @@ import (
 
 // The operations of KV, as the glue's kv import numbers them.
 const (
-	kvGet    = 1
-	kvPut    = 2
-	kvDelete = 3
+	kvGet      = 1
+	kvPut      = 2
+	kvDelete   = 3
+	kvGetFirst = 4 // get the key; if it holds nothing, get the value's key
+	kvPutGet   = 5 // put, then get the same key
 )
 
 // KV is a Workers KV namespace bound to the worker, called through the glue:
@@ -44,6 +46,25 @@ func (kv *KV) Get(key string) (value string, found bool, err error) {
 // Put stores value under key, to expire ttlSeconds later.
 func (kv *KV) Put(key, value string, ttlSeconds int) error {
 	return kv.call(kvPut, key, value, ttlSeconds).err()
+}
+
+// GetFirst reads first and, only when it holds no value, second, in one
+// call; index is 0 or 1 for the key whose value it returns, -1 for neither.
+func (kv *KV) GetFirst(first, second string) (index int, value string, err error) {
+	s := kv.call(kvGetFirst, first, second, 0)
+	if err := s.err(); err != nil {
+		return -1, "", err
+	}
+	return int(s.status) - 1, string(s.a), nil
+}
+
+// PutGet stores value under key and then reads key back, in one call.
+func (kv *KV) PutGet(key, value string, ttlSeconds int) (readBack string, found bool, err error) {
+	s := kv.call(kvPutGet, key, value, ttlSeconds)
+	if err := s.err(); err != nil {
+		return "", false, err
+	}
+	return string(s.a), s.status == 1, nil
 }
 
 // Delete removes key.

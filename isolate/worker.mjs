@@ -62,6 +62,8 @@ const EVENT_QUEUE = 4;
 const KV_GET = 1;
 const KV_PUT = 2;
 const KV_DELETE = 3;
+const KV_GET_FIRST = 4; // get key; if it holds nothing, get value (another key)
+const KV_PUT_GET = 5; // put, then get the same key
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -150,12 +152,24 @@ class Runtime {
       log: (linePtr, lineLen) => console.log(this.string(linePtr, lineLen)),
       kv: (call, op, bindingPtr, bindingLen, keyPtr, keyLen, valuePtr, valueLen, ttl) => {
         const key = this.string(keyPtr, keyLen);
+        const value = this.string(valuePtr, valueLen);
         this.call(call, () => {
           const ns = this.env[this.string(bindingPtr, bindingLen)];
-          if (op === KV_GET) return ns.get(key);
-          if (op === KV_PUT) return ns.put(key, this.string(valuePtr, valueLen), ttl > 0 ? { expirationTtl: ttl } : undefined);
-          return ns.delete(key);
-        }, (value) => (typeof value === "string" ? [1, value] : [0]));
+          const put = () => ns.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
+          switch (op) {
+            case KV_GET:
+              return ns.get(key).then(found);
+            case KV_PUT:
+              return put().then(() => [0]);
+            case KV_DELETE:
+              return ns.delete(key).then(() => [0]);
+            case KV_GET_FIRST: // [1, first's value], [2, second's] or [0]
+              return ns.get(key).then((v) => (v !== null ? [1, v] : ns.get(value).then((w) => (w !== null ? [2, w] : [0]))));
+            case KV_PUT_GET:
+              return put().then(() => ns.get(key)).then(found);
+          }
+          throw new Error(`unknown KV operation ${op}`);
+        }, (outcome) => outcome);
       },
       fetch: (call, headPtr, headLen, hasBody, bodyPtr, bodyLen, timeoutMs) => {
         const head = this.string(headPtr, headLen);
@@ -269,6 +283,11 @@ class Runtime {
     this.pending.clear();
     this.contexts.clear();
   }
+}
+
+// found is the outcome of a KV get: [1, value], or [0] for a missing key.
+function found(value) {
+  return value !== null ? [1, value] : [0];
 }
 
 // maxBytes is the most bytes put can write for part: UTF-8 takes at most

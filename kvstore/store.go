@@ -24,3 +24,48 @@ type Store interface {
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 }
+
+// Two sequences of operations that a Store may run in one call, saving the
+// round trip between them (WorkersKV does: each costs Go a turn through
+// JavaScript and back). GetFirst and PutGet run them one by one on any other
+// Store, so what is read and written, and in which order, is the same.
+
+// FirstGetter reads first, and second only when first holds no value.
+type FirstGetter interface {
+	GetFirst(ctx context.Context, first, second string) (index int, value string, err error)
+}
+
+// PutGetter writes a key and then reads it back.
+type PutGetter interface {
+	PutGet(ctx context.Context, key, value string, ttlSeconds int) (readBack string, found bool, err error)
+}
+
+// GetFirst reads first and, when it holds no value, second; index is 0 or 1
+// for the key whose value it returns, -1 when neither holds one.
+func GetFirst(ctx context.Context, s Store, first, second string) (index int, value string, err error) {
+	if f, ok := s.(FirstGetter); ok {
+		return f.GetFirst(ctx, first, second)
+	}
+	for i, key := range []string{first, second} {
+		v, found, err := s.Get(ctx, key)
+		if err != nil {
+			return -1, "", err
+		}
+		if found {
+			return i, v, nil
+		}
+	}
+	return -1, "", nil
+}
+
+// PutGet stores value under key and reads key back; a failed write is not
+// read back.
+func PutGet(ctx context.Context, s Store, key, value string, ttlSeconds int) (readBack string, found bool, err error) {
+	if p, ok := s.(PutGetter); ok {
+		return p.PutGet(ctx, key, value, ttlSeconds)
+	}
+	if err := s.Put(ctx, key, value, ttlSeconds); err != nil {
+		return "", false, err
+	}
+	return s.Get(ctx, key)
+}

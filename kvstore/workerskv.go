@@ -37,3 +37,13 @@ func (s *WorkersKV) Put(_ context.Context, key, value string, ttlSeconds int) er
 func (s *WorkersKV) Delete(_ context.Context, key string) error {
 	return s.ns.Delete(key)
 }
+
+// GetFirst reads both keys in one call through the glue (see GetFirst).
+func (s *WorkersKV) GetFirst(_ context.Context, first, second string) (int, string, error) {
+	return s.ns.GetFirst(first, second)
+}
+
+// PutGet writes and reads back in one call through the glue (see PutGet).
+func (s *WorkersKV) PutGet(_ context.Context, key, value string, ttlSeconds int) (string, bool, error) {
+	return s.ns.PutGet(key, value, ttlSeconds)
+}

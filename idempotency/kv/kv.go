@@ -37,12 +37,17 @@ type Store struct {
 // Lookup reads the result first and the claim only when there is no result,
 // so a replay, the common retry, costs one KV read.
 func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *idempotency.Claim, error) {
-	result, err := s.ReadResult(ctx, key)
-	if err != nil || result != nil {
+	which, raw, err := kvstore.GetFirst(ctx, s.KV, ResultPrefix+key, PendingPrefix+key)
+	switch {
+	case err != nil || which < 0:
+		return nil, nil, err
+	case which == 0:
+		result, err := decodeResultRecord(raw, ResultPrefix+key)
 		return result, nil, err
+	default:
+		claim, err := decodeRecord(raw, PendingPrefix+key, validClaim)
+		return nil, claim, err
 	}
-	claim, err := s.readClaim(ctx, key)
-	return nil, claim, err
 }
 
 // Claim writes the claim and reads it back: a claim overwritten before its
@@ -54,12 +59,17 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 // enforces the lease itself from LeaseUntil.
 func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
 	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
-	if err := s.write(ctx, PendingPrefix+key, c, ttl); err != nil {
+	raw, err := json.Marshal(c)
+	if err != nil {
 		return false, nil, err
 	}
-	holder, err := s.readClaim(ctx, key)
-	if err != nil || holder == nil {
+	readBack, found, err := kvstore.PutGet(ctx, s.KV, PendingPrefix+key, string(raw), ttl)
+	if err != nil || !found {
 		return false, nil, err // gone already: its holder released it
+	}
+	holder, err := decodeRecord(readBack, PendingPrefix+key, validClaim)
+	if err != nil {
+		return false, nil, err
 	}
 	return holder.ID == c.ID, holder, nil
 }
@@ -85,11 +95,19 @@ func (s Store) Release(ctx context.Context, key string, c idempotency.Claim) err
 
 // ReadResult returns the result stored under key, or nil.
 func (s Store) ReadResult(ctx context.Context, key string) (*idempotency.Result, error) {
-	record, err := read[resultRecord](ctx, s.KV, ResultPrefix+key, decodeResult)
-	if record == nil {
+	raw, found, err := s.KV.Get(ctx, ResultPrefix+key)
+	if err != nil || !found {
 		return nil, err
 	}
-	return &record.Result, err
+	return decodeResultRecord(raw, ResultPrefix+key)
+}
+
+func decodeResultRecord(raw, kvKey string) (*idempotency.Result, error) {
+	record, err := decodeRecord(raw, kvKey, decodeResult)
+	if err != nil {
+		return nil, err
+	}
+	return &record.Result, nil
 }
 
 // WriteResult stores r under key for ttl, and at least KV's 60-second floor.
@@ -121,6 +139,11 @@ func read[T any](ctx context.Context, store kvstore.Store, key string, decode fu
 	if err != nil || !found {
 		return nil, err
 	}
+	return decodeRecord(raw, key, decode)
+}
+
+// decodeRecord decodes raw, the record stored under key.
+func decodeRecord[T any](raw, key string, decode func(*T) bool) (*T, error) {
 	var record T
 	if !decodeFast(raw, &record) {
 		record = *new(T) // what the fast path may have filled in
