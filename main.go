@@ -76,7 +76,7 @@ func main() {
 		Log:           isolate.Console,
 		Queue:         queue,
 		Orders:        namespace,
-	}), isolate.Options{MaxBodyBytes: order.MaxReadBytes, Scheduled: cleanup,
+	}), isolate.Options{MaxBodyBytes: order.MaxReadBytes, Headers: order.RequestHeaders, Scheduled: cleanup,
 		Queue: func(ctx context.Context, name string, batch []isolate.QueueMessage) []isolate.QueueVerdict {
 			deliveries := make([]order.Delivery, len(batch))
 			for i, m := range batch {

@@ -29,7 +29,7 @@ import (
 // into Go's memory, which the glue copies before it returns.
 
 //go:wasmimport isolate ready
-func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32)
+func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32, headerNames unsafe.Pointer, headerNamesLen int32)
 
 //go:wasmimport isolate respond
 func respond(id int32, head unsafe.Pointer, headLen int32, body unsafe.Pointer, bodyLen int32)
@@ -74,30 +74,51 @@ var (
 	deliveries = make(chan delivery) // unbuffered: to the dispatcher, waiting
 )
 
-// deliver is the export through which the glue hands an event over. It
-// returns 0 if the dispatcher was not waiting, which cannot happen while
-// the glue calls it only when Go is idle.
+// deliver is the export through which the glue hands an event over: a
+// call's outcome straight to the goroutine waiting for it, a request to an
+// idle worker, anything else (and a request when no worker is idle) to the
+// dispatcher. It returns 0 if that goroutine was not waiting, which cannot
+// happen while the glue calls it only when Go is idle.
 //
 //go:wasmexport isolate_deliver
 func deliver(kind, id, status, aLen, bLen int32, x float64) int32 {
+	d := delivery{kind: kind, id: id, status: status, aLen: aLen, bLen: bLen, x: x}
+	switch {
+	case kind == eventSettle:
+		return calls.settle(d)
+	case kind == eventServe && requests != nil && requests.offer(d):
+		return 1
+	}
 	select {
-	case deliveries <- delivery{kind: kind, id: id, status: status, aLen: aLen, bLen: bLen, x: x}:
+	case deliveries <- d:
 		return 1
 	default:
 		return 0
 	}
 }
 
-// eventHandlers are what the dispatcher hands each kind of event to, its
-// bytes copied out of the inbox. None may block: each starts a goroutine.
+// eventHandlers are what each kind of event is handed to, its bytes copied
+// out of the inbox. None may block: each runs in a goroutine of its own.
 type eventHandlers struct {
 	serve     func(id int32, head string, body []byte)
 	scheduled func(id int32)
 	queue     func(id int32, head string, bodies []byte)
 }
 
+// requests are the workers that serve requests; each copies its request out
+// of the inbox before anything else runs.
+var requests *pool[delivery]
+
 // startBridge starts the dispatcher and tells the glue where the inbox is.
 func startBridge(handle eventHandlers) {
+	requests = newPool(func(d delivery) {
+		a, b := inbox[:d.aLen], inbox[d.aLen:d.aLen+d.bLen]
+		var body []byte
+		if len(b) > 0 {
+			body = append([]byte(nil), b...)
+		}
+		handle.serve(d.id, string(a), body)
+	})
 	glue.Set("grow", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if n := args[0].Int(); n > len(inbox) {
 			inbox = make([]byte, n)
@@ -107,19 +128,13 @@ func startBridge(handle eventHandlers) {
 	}))
 	go func() {
 		for d := range deliveries {
-			a, b := inbox[:d.aLen], inbox[d.aLen:d.aLen+d.bLen]
 			switch d.kind {
-			case eventServe:
-				var body []byte
-				if len(b) > 0 {
-					body = append([]byte(nil), b...)
-				}
-				handle.serve(d.id, string(a), body)
-			case eventSettle:
-				calls.settle(d.id, settled{status: d.status, a: append([]byte(nil), a...), b: append([]byte(nil), b...)})
+			case eventServe: // no worker was idle
+				requests.start(d)
 			case eventScheduled:
 				handle.scheduled(d.id)
 			case eventQueue:
+				a, b := inbox[:d.aLen], inbox[d.aLen:d.aLen+d.bLen]
 				handle.queue(d.id, string(a), append([]byte(nil), b...))
 			}
 		}
@@ -127,10 +142,16 @@ func startBridge(handle eventHandlers) {
 	announceInbox()
 }
 
-var maxBodyBytes int32
+// What Serve's Options ask of the glue: headerNames are lower case, one a
+// line, "" for every header.
+var (
+	maxBodyBytes int32
+	headerNames  string
+)
 
 func announceInbox() {
-	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes)
+	names, n := stringPtr(headerNames)
+	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes, names, n)
 }
 
 // settled is the outcome of a call to the glue: what the glue's promise
@@ -151,31 +172,42 @@ func (s settled) err() error {
 type pendingCalls struct {
 	mu      sync.Mutex
 	last    int32
-	waiting map[int32]chan settled
+	waiting map[int32]chan delivery
 }
 
-var calls = &pendingCalls{waiting: map[int32]chan settled{}}
+var calls = &pendingCalls{waiting: map[int32]chan delivery{}}
 
 // do starts a call with start, which gets the call's id, and blocks until
-// the glue settles it: only on a promise the caller's request started.
+// the glue settles it: only on a promise the caller's request started. The
+// outcome's bytes are in the inbox, copied out before anything else runs.
 func (p *pendingCalls) do(start func(id int32)) settled {
-	done := make(chan settled, 1)
+	done := make(chan delivery, 1)
 	p.mu.Lock()
 	p.last++
 	id := p.last
 	p.waiting[id] = done
 	p.mu.Unlock()
 	start(id)
-	return <-done
+	d := <-done
+	return settled{status: d.status, a: append([]byte(nil), inbox[:d.aLen]...),
+		b: append([]byte(nil), inbox[d.aLen:d.aLen+d.bLen]...)}
 }
 
-func (p *pendingCalls) settle(id int32, s settled) {
+// settle hands d to the call waiting for it, from the export: no allocation,
+// nothing that blocks. An outcome no call waits for is dropped.
+func (p *pendingCalls) settle(d delivery) int32 {
 	p.mu.Lock()
-	done := p.waiting[id]
-	delete(p.waiting, id)
+	done := p.waiting[d.id]
+	delete(p.waiting, d.id)
 	p.mu.Unlock()
-	if done != nil {
-		done <- s // buffered: never blocks the dispatcher
+	if done == nil {
+		return 1
+	}
+	select {
+	case done <- d: // buffered, and only one outcome per call
+		return 1
+	default:
+		return 0
 	}
 }
 

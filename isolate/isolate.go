@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"syscall/js"
 )
 
@@ -28,6 +29,10 @@ type Options struct {
 	// MaxBodyBytes is the most of a request body the glue hands over; the rest
 	// is dropped unread.
 	MaxBodyBytes int
+	// Headers, when not nil, are the only request headers the glue hands
+	// over (by name, in any case); nil hands over every header. The glue
+	// reads a few named headers for less CPU than it goes through them all.
+	Headers []string
 	// Scheduled runs on each cron trigger. An error rejects the event; it does
 	// not end the runtime. nil rejects every cron event.
 	Scheduled func(context.Context) error
@@ -61,13 +66,13 @@ func ExecutionContext(ctx context.Context) (js.Value, bool) {
 func Serve(h http.Handler, opts Options) {
 	h = withFaults(h)
 	maxBodyBytes = int32(opts.MaxBodyBytes)
-	// Each event runs in a goroutine of its own (reused, pool.go): the
-	// dispatcher that hands it over must never block.
+	headerNames = strings.ToLower(strings.Join(opts.Headers, "\n"))
+	// Each request runs in a goroutine of its own (reused, pool.go); a cron
+	// event and a queue batch in a new one. What hands them over must never
+	// block (bridge.go).
 	consume := withQueueFaults(opts.Queue)
 	startBridge(eventHandlers{
-		serve: func(id int32, head string, body []byte) {
-			workers.run(func() { serve(h, id, head, body) })
-		},
+		serve:     func(id int32, head string, body []byte) { serve(h, id, head, body) },
 		scheduled: func(id int32) { go runScheduled(opts.Scheduled, id) },
 		queue:     func(id int32, head string, bodies []byte) { go runQueue(consume, id, head, bodies) },
 	})

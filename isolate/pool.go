@@ -1,29 +1,46 @@
 package isolate
 
-// workers are goroutines kept for the next event once they have served one.
-// A new goroutine starts with a small stack that the handler grows, by
+// A pool keeps goroutines for the next event once they have served one. A
+// new goroutine starts with a small stack that the handler grows, by
 // copying, several times per request: in a profile, stack growth was a large
 // share of the Go runtime's CPU.
-var workers = &pool{jobs: make(chan func())}
+type pool[T any] struct {
+	jobs    chan T
+	do      func(T)
+	started int // workers started; run and start are called from one goroutine at a time
+}
 
-type pool struct {
-	jobs    chan func()
-	started int // workers started; run is called from one goroutine
+func newPool[T any](do func(T)) *pool[T] {
+	return &pool[T]{jobs: make(chan T), do: do}
 }
 
 // run hands job to an idle worker, or starts a new one when all are busy.
-func (p *pool) run(job func()) {
-	select {
-	case p.jobs <- job:
-	default:
-		p.started++
-		go p.work(job)
+func (p *pool[T]) run(job T) {
+	if !p.offer(job) {
+		p.start(job)
 	}
 }
 
-func (p *pool) work(job func()) {
+// offer hands job to an idle worker, if there is one. It neither blocks nor
+// allocates, so the bridge's export can call it.
+func (p *pool[T]) offer(job T) bool {
+	select {
+	case p.jobs <- job:
+		return true
+	default:
+		return false
+	}
+}
+
+// start starts a worker with job.
+func (p *pool[T]) start(job T) {
+	p.started++
+	go p.work(job)
+}
+
+func (p *pool[T]) work(job T) {
 	for {
-		job()
+		p.do(job)
 		job = <-p.jobs
 	}
 }

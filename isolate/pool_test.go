@@ -12,7 +12,7 @@ import (
 // event arrives.
 func TestPoolReusesIdleGoroutines(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	p := &pool{jobs: make(chan func())}
+	p := newPool(func(job func()) { job() })
 	for range 100 {
 		done := make(chan struct{})
 		p.run(func() { close(done) })

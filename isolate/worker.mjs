@@ -30,13 +30,17 @@
 import "./wasm_exec.js";
 import mod from "./app.wasm";
 
-// syumai's D1 calls (strict mode) leak one callback each on the Go side
-// (about 400 bytes of Wasm memory per request), and Wasm memory never
-// shrinks, so a runtime retires after this many events, or once its memory
-// passes this size (a TinyGo build's heap grew by tens of kilobytes an event
-// in a soak): the next event starts a new one while the old one finishes
-// what it has in flight, and is then collected.
-const RETIRE_AFTER_EVENTS = 5000;
+// Wasm memory never shrinks, so a runtime retires once its memory passes
+// this size: the next event starts a new one while the old one finishes what
+// it has in flight, and is then collected. The standard build's memory stays
+// flat with KV (about 11 MB with the result cache full, BENCHMARKS.md: the
+// soak); syumai's D1 calls (strict mode) leak one callback each, about 400
+// bytes an event, so such a runtime retires after some 50,000 events; a
+// TinyGo build's heap grows by tens of kilobytes an event. Starting a
+// runtime costs the event that does it tens of milliseconds of CPU, so no
+// runtime retires for its number of events alone (RETIRE_AFTER_EVENTS; the
+// bench sets it to 1 for a runtime per request).
+const RETIRE_AFTER_EVENTS = Infinity;
 const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
 const STATS_EVERY_EVENTS = 10000;
@@ -139,10 +143,12 @@ class Runtime {
   // lengths come as i32: ">>> 0" reads them unsigned.
   imports() {
     return {
-      ready: (inbox, size, maxBodyBytes) => {
+      ready: (inbox, size, maxBodyBytes, namesPtr, namesLen) => {
         this.inbox = inbox >>> 0;
         this.inboxSize = size >>> 0;
         this.maxBodyBytes = maxBodyBytes;
+        // The headers Go reads (isolate.Options.Headers), or all of them.
+        this.headerNames = namesLen > 0 ? this.string(namesPtr, namesLen).split("\n") : null;
       },
       respond: (id, headPtr, headLen, bodyPtr, bodyLen) =>
         this.settle(id, { head: this.string(headPtr, headLen), body: this.bytes(bodyPtr, bodyLen).slice() }),
@@ -320,8 +326,14 @@ function runtime(env) {
 async function onFetch(request, env, ctx) {
   let head, body;
   try {
-    head = `${request.method}\n${request.url}\n${joinHeaders(request.headers)}`;
-    body = await readBody(request, runtime(env).maxBodyBytes);
+    const rt = runtime(env);
+    head = `${request.method}\n${request.url}\n${joinHeaders(request.headers, rt.headerNames)}`;
+    // A body of a known length within the limit (every order) is read whole,
+    // without readBody's own promise.
+    const length = request.body === null ? 0 : Number(request.headers.get("content-length"));
+    body = length > 0 && length <= rt.maxBodyBytes
+      ? new Uint8Array(await request.arrayBuffer())
+      : await readBody(request, rt.maxBodyBytes);
   } catch (err) {
     return internalError(err);
   }
@@ -406,8 +418,17 @@ async function readBody(request, limit) {
   return body;
 }
 
-function joinHeaders(headers) {
+// joinHeaders writes headers as head lines: those named (lower case), or all
+// when names is null. Getting a few by name costs less than iterating all.
+function joinHeaders(headers, names = null) {
   let text = "";
+  if (names !== null) {
+    for (const name of names) {
+      const value = headers.get(name);
+      if (value !== null) text += `${name}\n${value}\n`;
+    }
+    return text;
+  }
   for (const [name, value] of headers) text += `${name}\n${value}\n`;
   return text;
 }

@@ -24,6 +24,10 @@ const drainBytes = 1 << 20
 // MaxReadBytes is the most of a request body the worker's glue hands over.
 const MaxReadBytes = MaxBodyBytes + 1 + drainBytes
 
+// RequestHeaders are every request header the handler reads: the worker's
+// glue hands over only these (isolate.Options.Headers).
+var RequestHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key"}
+
 // Config is what the order intake's handler is made of.
 type Config struct {
 	// Engine keeps the idempotency records (its Store, lease and retention).

@@ -122,3 +122,19 @@ func BenchmarkHandlerNewOrder(b *testing.B) {
 		i++
 	}
 }
+
+// The same without the cache: what the cache costs a replay it cannot answer.
+func BenchmarkHandlerReplayNoCache(b *testing.B) {
+	h := benchHandler(b, 0)
+	keys := make([]string, 3000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench-many-%d", i)
+		serveBench(b, h, keys[i], http.StatusCreated)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		serveBench(b, h, keys[i%len(keys)], http.StatusOK)
+		i++
+	}
+}

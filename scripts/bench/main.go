@@ -247,7 +247,7 @@ func run(ctx context.Context, cfg config) (*result, error) {
 			return devserver.BuildWorker(dir, "./scripts/bench/fixtures/emptygo", filepath.Join(fixtures, "emptygo", "wrangler.toml"))
 		})
 		start("perrequest", func(dir string) error {
-			return buildWorkerVariant(root, dir, "const RETIRE_AFTER_EVENTS = 5000;", "const RETIRE_AFTER_EVENTS = 1;")
+			return buildWorkerVariant(root, dir, "const RETIRE_AFTER_EVENTS = Infinity;", "const RETIRE_AFTER_EVENTS = 1;")
 		})
 	}
 	if cfg.unlogged {
