@@ -132,6 +132,11 @@ class Runtime {
       (code) => this.die(`the Go program exited with code ${code}`),
       (err) => this.die(err),
     );
+    // A later exit does not settle go.run's promise: it belongs to the event
+    // that started this runtime, and settling it from another event's turn
+    // makes workerd log a warning with a stack trace (which held back the
+    // log lines after it). The runtime dies all the same.
+    go._resolveExitPromise = () => this.die(`the Go program exited with code ${go.exitCode}`);
     if (this.inbox === undefined) {
       this.die("the Go program did not call isolate.Serve");
       throw new Error("the Go runtime did not start");

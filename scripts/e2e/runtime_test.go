@@ -118,6 +118,8 @@ func TestRuntimeFaults(t *testing.T) {
 	if os.Getenv("TINYGO") == "1" {
 		panicked = 1
 	}
+	// wrangler writes the worker's log lines a little after the answers.
+	waitLog(t, w, 1+panicked, func(e logEntry) bool { return e.Event == "runtime_started" })
 	if started, died := countEvents(w, "runtime_started"), countEvents(w, "runtime_died"); started != 1+panicked || died != panicked {
 		t.Fatalf("after a panic: %d runtimes started and %d died, want %d and %d; log tail:\n%s", started, died, 1+panicked, panicked, w.srv.LogTail(20))
 	}
@@ -147,6 +149,7 @@ func TestRuntimeFaults(t *testing.T) {
 	third := newKey()
 	wantReceipt(t, post(t, w, third, msft), third, msftOrder)
 	wantReplay(t, post(t, w, key, msft), post(t, w, key, msft).body) // the records outlived the runtime
+	waitLog(t, w, 2+panicked, func(e logEntry) bool { return e.Event == "runtime_started" })
 	if n := countEvents(w, "runtime_started"); n != 2+panicked {
 		t.Errorf("%d runtimes started, want %d (the first, then one after the crash, and on TinyGo one after the panic); log tail:\n%s", n, 2+panicked, w.srv.LogTail(20))
 	}
