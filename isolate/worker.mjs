@@ -33,13 +33,12 @@ import mod from "./app.wasm";
 // Wasm memory never shrinks, so a runtime retires once its memory passes
 // this size: the next event starts a new one while the old one finishes what
 // it has in flight, and is then collected. The standard build's memory stays
-// flat with KV (about 11 MB with the result cache full, BENCHMARKS.md: the
-// soak); syumai's D1 calls (strict mode) leak one callback each, about 400
-// bytes an event, so such a runtime retires after some 50,000 events; a
-// TinyGo build's heap grows by tens of kilobytes an event. Starting a
-// runtime costs the event that does it tens of milliseconds of CPU, so no
-// runtime retires for its number of events alone (RETIRE_AFTER_EVENTS; the
-// bench sets it to 1 for a runtime per request).
+// flat with KV; syumai's D1 calls (strict mode) leak one callback each, so
+// such a runtime retires after tens of thousands of events; a TinyGo build's
+// heap grows with every event and retires far sooner (BENCHMARKS.md: the
+// soak). Starting a runtime costs the event that does it tens of milliseconds
+// of CPU, so no runtime retires for its number of events alone
+// (RETIRE_AFTER_EVENTS; the bench sets it to 1 for a runtime per request).
 const RETIRE_AFTER_EVENTS = Infinity;
 const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
