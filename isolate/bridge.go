@@ -80,6 +80,7 @@ var (
 // dispatcher. It returns 0 if that goroutine was not waiting, which cannot
 // happen while the glue calls it only when Go is idle.
 //
+//lint:ignore U1000 the glue calls it through go:wasmexport, which staticcheck does not count as a use
 //go:wasmexport isolate_deliver
 func deliver(kind, id, status, aLen, bLen int32, x float64) int32 {
 	d := delivery{kind: kind, id: id, status: status, aLen: aLen, bLen: bLen, x: x}
