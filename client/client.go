@@ -8,11 +8,11 @@
 //
 //   - Retried: a network error or timeout (no answer, or a success whose
 //     body was cut off; but not a TLS certificate error), 409 in_progress,
-//     429, 500 internal_error, 502, 503 and 504 (a proxy's gateway timeout).
+//     429, 500 internal_error or a 500 that is not the API's (the platform's
+//     own error page), 502, 503 and 504 (a proxy's gateway timeout).
 //     Every other answer is final:
-//     400, 401, 413, 415, 422 and every other 4xx, and a 500 other than
-//     internal_error (misconfigured, corrupt_record: asking again changes
-//     nothing).
+//     400, 401, 413, 415, 422 and every other 4xx, and the API's other 500s
+//     (misconfigured, corrupt_record: asking again changes nothing).
 //   - The wait before retry n (n = 1, 2, …) is drawn uniformly from
 //     [0, min(MaxBackoff, BaseBackoff × 2^(n-1))] ("full jitter"): 250 ms,
 //     500 ms, 1 s, 2 s, 4 s, 8 s, then 10 s at most.
@@ -278,7 +278,10 @@ func retryable(err error) bool {
 	case http.StatusConflict:
 		return e.Code == "in_progress"
 	case http.StatusInternalServerError:
-		return e.Code == "internal_error"
+		// internal_error, or a 500 the worker did not write (the platform's
+		// own page when a Go runtime died under the request): either may
+		// go another way next time; misconfigured and corrupt_record cannot.
+		return e.Code == "internal_error" || e.Code == ""
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	}

@@ -296,7 +296,6 @@ func TestFinalAnswersAreNotRetried(t *testing.T) {
 		{"409 other than in_progress", problem(409, "conflict", ""), 409, "conflict", nil, "", 0},
 		{"500 misconfigured", problem(500, "misconfigured", ""), 500, "misconfigured", nil, "", 0},
 		{"500 corrupt record", problem(500, "corrupt_record", ""), 500, "corrupt_record", nil, "", 0},
-		{"500 HTML page", answer(500, "<html>oops</html>", "Content-Type", "text/html"), 500, "", nil, "", 0},
 		{"501", problem(501, "not_implemented", ""), 501, "not_implemented", nil, "", 0},
 		{"400 with a Retry-After", problem(400, "malformed_json", "", "Retry-After", "3"), 400, "malformed_json", nil, "", 3 * time.Second},
 	} {
@@ -359,6 +358,8 @@ func TestTransientAnswersAreRetried(t *testing.T) {
 		{"429", answer(429, `{"error":"rate_limited","message":"Slow down."}`), 250 * time.Millisecond},
 		{"429 with an HTTP date", answer(429, "", "Retry-After", httpDate(7*time.Second)), 7 * time.Second},
 		{"500 internal_error", problem(500, "internal_error", ""), 250 * time.Millisecond},
+		{"500 HTML page", answer(500, "<html>oops</html>", "Content-Type", "text/html"), 250 * time.Millisecond},
+		{"500 workerd's plain text", answer(500, "Error: The Workers runtime canceled this request because it detected that your Worker's code had hung", "Content-Type", "text/plain;charset=UTF-8"), 250 * time.Millisecond},
 		{"502 placement_failed", problem(502, "placement_failed", ""), 250 * time.Millisecond},
 		{"502 HTML page", answer(502, "<html><body>502 Bad Gateway</body></html>", "Content-Type", "text/html"), 250 * time.Millisecond},
 		{"503 storage_unavailable", problem(503, "storage_unavailable", `,"retryAfter":1`, "Retry-After", "1"), time.Second},

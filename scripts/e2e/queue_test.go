@@ -562,6 +562,10 @@ func queueRuntimeDiesMidBatch(t *testing.T, w *worker) {
 	for _, name := range []string{"quick-1", "quick-2", "hanging", "crash"} { // within the 1 s batch timeout
 		wantQueued(t, post(t, w, keys[name], msft), "", keys[name], msftOrder)
 	}
+	// No status request until the runtime has died: one in flight on it then,
+	// with none of its own I/O left, can get workerd's own 500 ("the code had
+	// hung") instead of the glue's (docs/runtime.md).
+	waitLog(t, w, diedBefore+1, func(e logEntry) bool { return e.Event == "runtime_died" })
 	for name, id := range ids {
 		if doc := waitStatus(t, w, id); doc.Status != order.StatusPlaced {
 			t.Errorf("%s: status %+v, want placed", name, doc)
