@@ -316,9 +316,10 @@ func (c *Client) pause(ctx context.Context, d time.Duration) error {
 }
 
 // sleep waits d or until ctx is done. A Go timer is fine here: this package
-// runs in the worker's callers, never in the worker, where Go timers on the
-// request path hang requests under workerd (see the README); a check that
-// forbids Go timers in worker code must leave client/ out.
+// runs in the worker's callers, never in the worker, where Go timers hang
+// requests under workerd (docs/runtime.md). isolate/requestpath_test.go
+// forbids them in every package the Wasm builds compile, so a worker that
+// imported this package would fail make test.
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

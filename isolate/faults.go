@@ -47,12 +47,10 @@ func withFaults(h http.Handler) http.Handler {
 	})
 }
 
-// sleep is a promise of a timer started in the caller's event:
-// scheduler.wait, not a Promise whose executor is a Go function. An executor
-// runs at once, calling back into Go while Go waits on the call, and TinyGo's
-// scheduler then runs whatever goroutine is ready, another request's too: its
-// next KV call would start in this event, and workerd would cancel that
-// request as hung, with nothing of its own in flight.
+// sleep is a promise of a timer started in the caller's event. It is
+// workerd's scheduler.wait rather than a Promise whose executor is a Go
+// function, so that making it does not call back into Go while Go waits on
+// the call.
 func sleep(ms int) js.Value {
 	return js.Global().Get("scheduler").Call("wait", ms)
 }

@@ -317,14 +317,8 @@ func buildPrevious(root, rev, dir string) error {
 		return fmt.Errorf("checking out %s: %v\n%s", rev, err, out)
 	}
 	defer exec.Command("git", "-C", root, "worktree", "remove", "--force", src).Run()
-	build := exec.Command("make", "build", "BUILD="+dir)
-	build.Dir = src
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building %s: %v\n%s", rev, err, out)
+	if err := devserver.BuildWorkerFrom(src, dir, ".", filepath.Join(src, "wrangler.toml")); err != nil {
+		return fmt.Errorf("building %s: %w", rev, err)
 	}
-	toml, err := os.ReadFile(filepath.Join(src, "wrangler.toml"))
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "wrangler.toml"), toml, 0o644)
+	return nil
 }

@@ -516,6 +516,13 @@ func BuildWorker(dir, pkg, toml string, makeArgs ...string) error {
 	if err != nil {
 		return err
 	}
+	return BuildWorkerFrom(root, dir, pkg, toml, makeArgs...)
+}
+
+// BuildWorkerFrom is BuildWorker from the source tree at root (another
+// checkout of the repository, such as an earlier version's worktree), with
+// that tree's own Makefile.
+func BuildWorkerFrom(root, dir, pkg, toml string, makeArgs ...string) error {
 	if err := run(root, "make", append([]string{"build", "BUILD=" + dir, "PKG=" + pkg}, makeArgs...)...); err != nil {
 		return err
 	}
