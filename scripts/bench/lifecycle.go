@@ -108,6 +108,16 @@ func workerdThreadCPU(pgid int) map[thread]time.Duration {
 	return out
 }
 
+// workerdCPU is the CPU time of all the workerd threads in wrangler's
+// process group pgid.
+func workerdCPU(pgid int) time.Duration {
+	var sum time.Duration
+	for _, d := range workerdThreadCPU(pgid) {
+		sum += d
+	}
+	return sum
+}
+
 // soakResult is what a soak saw: the answers, and memory every 10,000
 // requests.
 type soakResult struct {

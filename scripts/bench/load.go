@@ -29,6 +29,10 @@ type stats struct {
 	p50, p99 time.Duration
 	bad      int    // answers with another status, or transport errors
 	firstBad string // one of them, for the error message
+	// cpu is the CPU time workerd's threads spent per answer (all of the
+	// instance's workerd processes: the worker's isolate, local KV, the
+	// proxy in front), from /proc; 0 where /proc has no schedstat.
+	cpu time.Duration
 }
 
 // seq numbers requests across all measurements, so keys made from it never repeat.

@@ -71,14 +71,30 @@ func inFlightClaim(now time.Time) string {
 
 func fixedKey(key string) func(int64) string { return func(int64) string { return key } }
 
+// freshKey gives each request a key no request has used.
+func freshKey(prefix string) func(int64) string {
+	return func(n int64) string { return fmt.Sprintf("bench-%s-%d-%d", prefix, os.Getpid(), n) }
+}
+
+// kvOps are the floor's KV operations (GET /kvop), each measured one client
+// at a time, kvOpsPerRequest of them per request; "none" is the request
+// without them, subtracted from each.
+var kvOps = []string{"none", "get-miss", "get-hit", "bulk-get-2-misses", "bulk-get-hit-and-miss",
+	"put", "put-then-get", "put-then-delete", "delete-miss"}
+
+const kvOpsPerRequest = 20
+
+func kvOpRequest(op string) request {
+	return request{method: "GET", path: fmt.Sprintf("/kvop?op=%s&n=%d", op, kvOpsPerRequest), want: 200}
+}
+
 // paths are the contract's paths, measured on the worker and on the floor.
 var paths = []struct {
 	name string
 	req  request
 }{
 	{"replay (200)", request{method: "POST", path: "/orders", body: validOrder, key: fixedKey(replayKey), want: 200}},
-	{"new order (201)", request{method: "POST", path: "/orders", body: validOrder,
-		key: func(n int64) string { return fmt.Sprintf("bench-new-%d-%d", os.Getpid(), n) }, want: 201}},
+	{"new order (201)", request{method: "POST", path: "/orders", body: validOrder, key: freshKey("new"), want: 201}},
 	{"in flight (409)", request{method: "POST", path: "/orders", body: validOrder, key: fixedKey(inFlightKey), want: 409}},
 	{"invalid (422)", request{method: "POST", path: "/orders", body: invalidOrder, key: fixedKey("bench-invalid"), want: 422}},
 }
@@ -93,6 +109,8 @@ var breakdown = []struct {
 	{"emptygo", "Go: empty response", request{method: "GET", path: "/empty", want: 200}},
 	{"floor", "JS: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
 	{"emptygo", "Go: read body, receipt-sized JSON", request{method: "POST", path: "/receipt", body: validOrder, want: 200}},
+	{"floor", "JS: a new order's KV calls, fixed values", request{method: "POST", path: "/kvcalls", body: validOrder, key: freshKey("kvcalls"), want: 201}},
+	{"emptygo", "Go: the same KV calls through the bridge", request{method: "POST", path: "/kvcalls", body: validOrder, key: freshKey("kvcalls"), want: 201}},
 	{"worker", "worker: GET /healthz, no storage", request{method: "GET", path: "/healthz", want: 200}},
 	{"perrequest", "worker, a Go runtime per request: replay (200)", paths[0].req},
 }
@@ -374,6 +392,9 @@ func run(ctx context.Context, cfg config) (*result, error) {
 				res.jobs = append(res.jobs, &job{target: b.target, name: b.name, conc: c, req: b.req})
 			}
 		}
+		for _, op := range kvOps {
+			res.jobs = append(res.jobs, &job{target: "floor", name: "kvop " + op, conc: 1, req: kvOpRequest(op)})
+		}
 	}
 	if cfg.warmup > 0 {
 		for _, j := range res.jobs {
@@ -387,7 +408,12 @@ func run(ctx context.Context, cfg config) (*result, error) {
 			if r%2 == 1 { // every other run backwards, so no job always follows the same one
 				j = res.jobs[len(res.jobs)-1-i]
 			}
+			pid := servers[j.target].PID()
+			cpuBefore := workerdCPU(pid)
 			st := measure(ctx, client, servers[j.target].URL, j.req, j.conc, cfg.duration)
+			if st.n > 0 {
+				st.cpu = (workerdCPU(pid) - cpuBefore) / time.Duration(st.n)
+			}
 			if st.bad > 0 {
 				failures = append(failures, fmt.Errorf("%s %s c=%d: %d bad answers, first: %s", j.target, j.name, j.conc, st.bad, st.firstBad))
 			}
@@ -529,12 +555,13 @@ func report(cfg config, res *result) {
 		for _, j := range res.jobs {
 			if j.target == target && j.name == name && j.conc == conc {
 				var rps []float64
-				var p50, p99 []time.Duration
+				var p50, p99, cpu []time.Duration
 				var n []int
 				for _, r := range j.runs {
 					rps, p50, p99, n = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(n, r.n)
+					cpu = append(cpu, r.cpu)
 				}
-				return stats{rps: median(rps), p50: median(p50), p99: median(p99), n: median(n)}, true
+				return stats{rps: median(rps), p50: median(p50), p99: median(p99), n: median(n), cpu: median(cpu)}, true
 			}
 		}
 		return stats{}, false
@@ -569,24 +596,33 @@ func report(cfg config, res *result) {
 		fmt.Fprintf(out, "\n## Where a request's time goes (median of %d runs)\n\n", cfg.runs)
 		fmt.Fprint(out, "| step | ")
 		for _, c := range cfg.concs {
-			fmt.Fprintf(out, "c=%d req/s | c=%d ms/request (1/req/s) | c=%d p50 | c=%d p99 | ", c, c, c, c)
+			fmt.Fprintf(out, "c=%d req/s | c=%d ms/request (1/req/s) | c=%d workerd CPU/request | c=%d p50 | c=%d p99 | ", c, c, c, c, c)
 		}
 		fmt.Fprintln(out)
-		fmt.Fprintln(out, "|---"+strings.Repeat("|---|---|---|---", len(cfg.concs))+"|")
+		fmt.Fprintln(out, "|---"+strings.Repeat("|---|---|---|---|---", len(cfg.concs))+"|")
 		type row struct{ target, name, label string }
 		var rows []row
 		for _, b := range breakdown {
 			rows = append(rows, row{b.target, b.name, b.name})
 		}
 		rows = append(rows, row{"floor", paths[0].name, "floor: replay (200), 1 KV get"},
-			row{"worker", paths[0].name, "worker: replay (200), 1 KV get"})
+			row{"worker", paths[0].name, "worker: replay (200), 1 KV get"},
+			row{"floor", paths[1].name, "floor: new order (201), 5 KV calls"},
+			row{"worker", paths[1].name, "worker: new order (201), 5 KV calls"})
 		for _, row := range rows {
 			fmt.Fprintf(out, "| %s | ", row.label)
 			for _, c := range cfg.concs {
 				st, _ := med(row.target, row.name, c)
-				fmt.Fprintf(out, "%.0f | %.2f | %s | %s | ", st.rps, 1000/st.rps, ms(st.p50), ms(st.p99))
+				fmt.Fprintf(out, "%.0f | %.2f | %s | %s | %s | ", st.rps, 1000/st.rps, ms(st.cpu), ms(st.p50), ms(st.p99))
 			}
 			fmt.Fprintln(out)
+		}
+		fmt.Fprintf(out, "\n## What a KV operation costs workerd under `wrangler dev` (the floor's GET /kvop, %d per request, one client; CPU of workerd's threads per operation, the request without them subtracted; median of %d runs)\n\n", kvOpsPerRequest, cfg.runs)
+		fmt.Fprintln(out, "| operation | workerd CPU per operation |\n|---|---|")
+		none, _ := med("floor", "kvop none", 1)
+		for _, op := range kvOps[1:] {
+			st, _ := med("floor", "kvop "+op, 1)
+			fmt.Fprintf(out, "| %s | %s |\n", op, ms((st.cpu-none.cpu)/kvOpsPerRequest))
 		}
 	}
 	if len(res.cold) > 0 {

@@ -233,8 +233,8 @@ func reportSeed(cfg config, res *result) {
 		return nil
 	}
 	fmt.Fprintf(out, "\n## Against the seed worker (median of %d runs of %v each; ratios of requests/s, [lowest–highest of one run's])\n\n", cfg.runs, cfg.duration)
-	fmt.Fprintln(out, "| path | c | target | req/s | ÷ seed (logged) | ÷ seed as published | p50 | p99 |")
-	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "| path | c | target | req/s | ÷ seed (logged) | ÷ seed as published | p50 | p99 | workerd CPU/request |")
+	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
 	for _, p := range seedPaths {
 		for _, c := range cfg.concs {
 			seed, published := runsOf("seed", p.name, c), runsOf("seed-published", p.name, c)
@@ -244,12 +244,12 @@ func reportSeed(cfg config, res *result) {
 					continue
 				}
 				var rps []float64
-				var p50, p99 []time.Duration
+				var p50, p99, cpu []time.Duration
 				for _, r := range runs {
-					rps, p50, p99 = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99)
+					rps, p50, p99, cpu = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(cpu, r.cpu)
 				}
-				fmt.Fprintf(out, "| %s | %d | %s | %.0f | %s | %s | %s | %s |\n", p.name, c, target, median(rps),
-					runRatios(runs, seed), runRatios(runs, published), ms(median(p50)), ms(median(p99)))
+				fmt.Fprintf(out, "| %s | %d | %s | %.0f | %s | %s | %s | %s | %s |\n", p.name, c, target, median(rps),
+					runRatios(runs, seed), runRatios(runs, published), ms(median(p50)), ms(median(p99)), ms(median(cpu)))
 			}
 		}
 	}
