@@ -115,6 +115,28 @@ func (r Response) Write(w http.ResponseWriter) {
 	w.Write(r.Body)
 }
 
+// AppendJSONString appends s as a JSON string, as encoding/json writes it
+// (escapeHTML set) or as MarshalJSON does (not set), when s is printable
+// ASCII: '"' and '\' are escaped, and with escapeHTML '<', '>' and '&'
+// make ok false, as does anything else outside printable ASCII; the caller
+// then leaves s to encoding/json. It lets the request path's hand-written
+// encoders skip encoding/json's reflection, which costs WebAssembly dearly
+// (BENCHMARKS.md).
+func AppendJSONString(b []byte, s string, escapeHTML bool) ([]byte, bool) {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || (escapeHTML && (c == '<' || c == '>' || c == '&')):
+			return b, false
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"'), true
+}
+
 // MarshalJSON writes v as JavaScript's JSON.stringify does: "<", ">" and "&"
 // stay as they are instead of becoming \u003c escapes.
 func MarshalJSON(v any) ([]byte, error) {

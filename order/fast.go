@@ -1,6 +1,10 @@
 package order
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/orderintake/edge/idempotency"
+)
 
 // Fast paths for the common case of each step of a request, written by hand
 // instead of encoding/json's reflection and tokenizer: under WebAssembly
@@ -184,20 +188,8 @@ func appendCanonical(b []byte, o Order) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
-// appendPlainString appends s as a JSON string if it needs no escape: it is
-// printable ASCII without '"' and '\', and, when html is set (json.Marshal's
-// default), without '<', '>' and '&'.
-func appendPlainString(b []byte, s string, html bool) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || (html && (c == '<' || c == '>' || c == '&')) {
-			return b, false
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), true
-}
+// appendPlainString appends s as a JSON string (idempotency.AppendJSONString).
+var appendPlainString = idempotency.AppendJSONString
 
 // appendJSON appends the log line as marshalJSON writes it; ok is false
 // when a string needs an escape.
@@ -230,4 +222,27 @@ func (l *logLine) appendJSON(b []byte) ([]byte, bool) {
 		}
 	}
 	return append(b, '}'), true
+}
+
+// appendJSON appends the receipt as marshalJSON writes it; ok is false when
+// a string needs an escape.
+func (r *Receipt) appendJSON(b []byte) ([]byte, bool) {
+	ok := true
+	field := func(name, value string, omitEmpty bool) {
+		if ok && (value != "" || !omitEmpty) {
+			b = append(b, name...)
+			b, ok = appendPlainString(b, value, false)
+		}
+	}
+	field(`{"orderId":`, r.OrderID, false)
+	field(`,"status":`, r.Status, false)
+	field(`,"symbol":`, r.Symbol, false)
+	field(`,"side":`, r.Side, false)
+	b = append(b, `,"quantity":`...)
+	b = strconv.AppendUint(b, r.Quantity, 10)
+	field(`,"type":`, r.Type, true)
+	field(`,"limitPrice":`, r.LimitPrice, true)
+	field(`,"timeInForce":`, r.TimeInForce, true)
+	field(`,"acceptedAt":`, r.AcceptedAt, false)
+	return append(b, '}'), ok
 }

@@ -275,9 +275,12 @@ func (p placeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(&idempotency.Problem{Status: http.StatusBadGateway, Code: "placement_failed",
 			Detail: "The order could not be placed. Retry with the same Idempotency-Key."}).Response().Write(w)
 	default:
-		body, err := marshalJSON(receipt)
-		if err != nil {
-			panic(err)
+		body, ok := receipt.appendJSON(make([]byte, 0, 256))
+		if !ok {
+			var err error
+			if body, err = marshalJSON(receipt); err != nil {
+				panic(err)
+			}
 		}
 		state.event = "placed"
 		idempotency.Response{Status: http.StatusCreated, Header: map[string]string{"Content-Type": "application/json"}, Body: body}.Write(w)

@@ -1,6 +1,8 @@
 package kv
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -251,4 +253,101 @@ func (d *decoder) header(out *map[string]string) bool {
 	}
 	*out = m
 	return true
+}
+
+// Encoding by hand, the other way: appendClaim and appendResultRecord write
+// a record as json.Marshal does, byte for byte, and report ok = false for
+// what they do not write exactly alike (a string that is not printable
+// ASCII or holds '<', '>' or '&', a year outside 0–9999), which json.Marshal
+// then encodes. fast_test.go compares them.
+
+// marshalRecord is json.Marshal(record) for a *resultRecord or an
+// *idempotency.Claim, through the hand-written encoder where it answers.
+func marshalRecord(record any) ([]byte, error) {
+	var b []byte
+	ok := false
+	switch r := record.(type) {
+	case *resultRecord:
+		b, ok = appendResultRecord(make([]byte, 0, 256+len(r.Body)+len(r.BodyBase64)), r)
+	case *idempotency.Claim:
+		b, ok = appendClaim(make([]byte, 0, 192), r)
+	}
+	if ok {
+		return b, nil
+	}
+	return json.Marshal(record)
+}
+
+func appendClaim(b []byte, c *idempotency.Claim) ([]byte, bool) {
+	ok := true
+	b = append(b, `{"fingerprint":`...)
+	b, ok = appendString(b, c.Fingerprint, ok)
+	if c.ID != "" {
+		b = append(b, `,"claimId":`...)
+		b, ok = appendString(b, c.ID, ok)
+	}
+	b = append(b, `,"claimedAt":`...)
+	b, ok = appendTime(b, c.ClaimedAt, ok)
+	b = append(b, `,"leaseUntil":`...)
+	b, ok = appendTime(b, c.LeaseUntil, ok)
+	return append(b, '}'), ok
+}
+
+func appendResultRecord(b []byte, r *resultRecord) ([]byte, bool) {
+	ok := true
+	b = append(b, `{"fingerprint":`...)
+	b, ok = appendString(b, r.Fingerprint, ok)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	if len(r.Header) > 0 {
+		names := make([]string, 0, len(r.Header))
+		for name := range r.Header {
+			names = append(names, name)
+		}
+		slices.Sort(names) // as json.Marshal orders a map's keys
+		for i, name := range names {
+			if i == 0 {
+				b = append(b, `,"header":{`...)
+			} else {
+				b = append(b, ',')
+			}
+			b, ok = appendString(b, name, ok)
+			b = append(b, ':')
+			b, ok = appendString(b, r.Header[name], ok)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"body":`...)
+	b, ok = appendString(b, r.Body, ok)
+	b = append(b, `,"completedAt":`...)
+	b, ok = appendTime(b, r.CompletedAt, ok)
+	if !r.ExpiresAt.IsZero() {
+		b = append(b, `,"expiresAt":`...)
+		b, ok = appendTime(b, r.ExpiresAt, ok)
+	}
+	if r.BodyBase64 != "" {
+		b = append(b, `,"bodyBase64":`...)
+		b, ok = appendString(b, r.BodyBase64, ok)
+	}
+	return append(b, '}'), ok
+}
+
+// appendString appends s as json.Marshal does, while ok; once a value has
+// not been, the rest is skipped.
+func appendString(b []byte, s string, ok bool) ([]byte, bool) {
+	if !ok {
+		return b, false
+	}
+	return idempotency.AppendJSONString(b, s, true)
+}
+
+// appendTime appends t as time.Time's MarshalJSON does (RFC 3339 with the
+// nanoseconds it has), while ok.
+func appendTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
+	if !ok || t.Year() < 0 || t.Year() > 9999 {
+		return b, false
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), true
 }

@@ -90,3 +90,72 @@ func FuzzDecodeFast(f *testing.F) {
 		checkFast[idempotency.Claim](t, raw)
 	})
 }
+
+// marshalRecord must write what json.Marshal writes, and answer by hand for
+// the records the engine writes.
+func checkMarshal(t *testing.T, record any) (byHand bool) {
+	t.Helper()
+	want, wantErr := json.Marshal(record)
+	got, err := marshalRecord(record)
+	if string(got) != string(want) || (err == nil) != (wantErr == nil) {
+		t.Fatalf("%+v:\nmarshalRecord %s, %v\njson.Marshal  %s, %v", record, got, err, want, wantErr)
+	}
+	switch r := record.(type) {
+	case *resultRecord:
+		_, byHand = appendResultRecord(nil, r)
+	case *idempotency.Claim:
+		_, byHand = appendClaim(nil, r)
+	}
+	return byHand
+}
+
+func TestMarshalRecordAgreesWithJSON(t *testing.T) {
+	now := time.Now() // with a monotonic reading, as the engine's claims have
+	byHand := []any{
+		&idempotency.Claim{Fingerprint: "v2:abc", ID: "c", ClaimedAt: now, LeaseUntil: now.Add(30 * time.Second)},
+		&resultRecord{Result: idempotency.Result{Fingerprint: "v2:abc", Status: 201, Header: map[string]string{"Content-Type": "application/json"},
+			Body: `{"orderId":"x","status":"accepted"}`, CompletedAt: now, ExpiresAt: now.Add(24 * time.Hour)}},
+		&resultRecord{Result: idempotency.Result{Status: 204, CompletedAt: fastT0}, BodyBase64: "AAE="},
+	}
+	for _, r := range fastResults {
+		byHand = append(byHand, &resultRecord{Result: r})
+	}
+	for _, c := range fastClaims {
+		byHand = append(byHand, &c)
+	}
+	for _, record := range byHand {
+		if !checkMarshal(t, record) && isPlain(record) {
+			t.Errorf("%+v: not encoded by hand", record)
+		}
+	}
+	for _, record := range []any{
+		&idempotency.Claim{Fingerprint: "<script>", ClaimedAt: fastT0, LeaseUntil: fastT0},
+		&idempotency.Claim{Fingerprint: "f", ClaimedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), LeaseUntil: fastT0},
+		&resultRecord{Result: idempotency.Result{Status: 200, Header: map[string]string{"X-\u00e9": "a&b"}, Body: "\u2028", CompletedAt: fastT0}},
+	} {
+		if checkMarshal(t, record) {
+			t.Errorf("%+v: encoded by hand, want encoding/json", record)
+		}
+	}
+}
+
+// isPlain reports whether json.Marshal writes every string of record as it
+// is but for '"' and '\' (those the hand-written encoder writes).
+func isPlain(record any) bool {
+	raw, _ := json.Marshal(record)
+	s := strings.NewReplacer(`\\`, "", `\"`, "").Replace(string(raw))
+	return !strings.Contains(s, `\`) && !strings.ContainsFunc(s, func(c rune) bool { return c < 0x20 || c > 0x7e })
+}
+
+func FuzzMarshalRecord(f *testing.F) {
+	f.Add("v2:abc", "c", 201, "Content-Type", "application/json", `{"orderId":"x"}`, int64(1764000000123456789), int64(30e9))
+	f.Add("", "", 0, "", "", "\x00<\u2028>", int64(-1), int64(0))
+	f.Fuzz(func(t *testing.T, fingerprint, id string, status int, name, value, body string, unixNano, lease int64) {
+		at := time.Unix(0, unixNano).UTC()
+		checkMarshal(t, &idempotency.Claim{Fingerprint: fingerprint, ID: id, ClaimedAt: at, LeaseUntil: at.Add(time.Duration(lease))})
+		header := map[string]string{name: value, "Content-Type": "application/json"}
+		checkMarshal(t, &resultRecord{Result: idempotency.Result{Fingerprint: fingerprint, Status: status, Header: header,
+			Body: body, CompletedAt: at, ExpiresAt: at.Add(time.Duration(lease))}})
+		checkMarshal(t, &resultRecord{Result: idempotency.Result{Status: status, Body: body, CompletedAt: at}, BodyBase64: id})
+	})
+}

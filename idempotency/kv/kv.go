@@ -59,7 +59,7 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 // enforces the lease itself from LeaseUntil.
 func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
 	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
-	raw, err := json.Marshal(c)
+	raw, err := marshalRecord(&c)
 	if err != nil {
 		return false, nil, err
 	}
@@ -116,7 +116,7 @@ func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result
 	if !utf8.ValidString(r.Body) {
 		record.Body, record.BodyBase64 = "", base64.StdEncoding.EncodeToString([]byte(r.Body))
 	}
-	return s.write(ctx, ResultPrefix+key, record, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
+	return s.write(ctx, ResultPrefix+key, &record, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
 }
 
 // resultRecord is a result as KV stores it. A JSON string holds only UTF-8,
@@ -158,7 +158,7 @@ func decodeRecord[T any](raw, key string, decode func(*T) bool) (*T, error) {
 }
 
 func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int) error {
-	raw, err := json.Marshal(record)
+	raw, err := marshalRecord(record)
 	if err != nil {
 		return err
 	}
