@@ -158,58 +158,55 @@ func validSymbol(s string) bool {
 func appendCanonical(b []byte, o Order) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"symbol":`...)
-	if b, ok = appendPlainString(b, o.Symbol, true); !ok {
+	if b, ok = idempotency.AppendJSONString(b, o.Symbol, true); !ok {
 		return nil, false
 	}
 	b = append(b, `,"side":`...)
-	if b, ok = appendPlainString(b, o.Side, true); !ok {
+	if b, ok = idempotency.AppendJSONString(b, o.Side, true); !ok {
 		return nil, false
 	}
 	b = append(b, `,"quantity":`...)
 	b = strconv.AppendUint(b, o.Quantity, 10)
 	if o.Type != TypeMarket && o.Type != "" {
 		b = append(b, `,"type":`...)
-		if b, ok = appendPlainString(b, o.Type, true); !ok {
+		if b, ok = idempotency.AppendJSONString(b, o.Type, true); !ok {
 			return nil, false
 		}
 	}
 	if o.LimitPrice != "" {
 		b = append(b, `,"limitPrice":`...)
-		if b, ok = appendPlainString(b, o.LimitPrice, true); !ok {
+		if b, ok = idempotency.AppendJSONString(b, o.LimitPrice, true); !ok {
 			return nil, false
 		}
 	}
 	if o.TimeInForce != TimeInForceDay && o.TimeInForce != "" {
 		b = append(b, `,"timeInForce":`...)
-		if b, ok = appendPlainString(b, o.TimeInForce, true); !ok {
+		if b, ok = idempotency.AppendJSONString(b, o.TimeInForce, true); !ok {
 			return nil, false
 		}
 	}
 	return append(b, '}'), true
 }
 
-// appendPlainString appends s as a JSON string (idempotency.AppendJSONString).
-var appendPlainString = idempotency.AppendJSONString
-
 // appendJSON appends the log line as marshalJSON writes it; ok is false
 // when a string needs an escape.
 func (l *logLine) appendJSON(b []byte) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"event":`...)
-	if b, ok = appendPlainString(b, l.Event, false); !ok {
+	if b, ok = idempotency.AppendJSONString(b, l.Event, false); !ok {
 		return nil, false
 	}
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(l.Status), 10)
 	if l.Code != "" {
 		b = append(b, `,"code":`...)
-		if b, ok = appendPlainString(b, l.Code, false); !ok {
+		if b, ok = idempotency.AppendJSONString(b, l.Code, false); !ok {
 			return nil, false
 		}
 	}
 	if l.OrderID != "" {
 		b = append(b, `,"orderId":`...)
-		if b, ok = appendPlainString(b, l.OrderID, false); !ok {
+		if b, ok = idempotency.AppendJSONString(b, l.OrderID, false); !ok {
 			return nil, false
 		}
 	}
@@ -217,7 +214,7 @@ func (l *logLine) appendJSON(b []byte) ([]byte, bool) {
 	b = strconv.AppendInt(b, l.ElapsedMs, 10)
 	if l.Error != "" {
 		b = append(b, `,"error":`...)
-		if b, ok = appendPlainString(b, l.Error, false); !ok {
+		if b, ok = idempotency.AppendJSONString(b, l.Error, false); !ok {
 			return nil, false
 		}
 	}
@@ -231,7 +228,7 @@ func (r *Receipt) appendJSON(b []byte) ([]byte, bool) {
 	field := func(name, value string, omitEmpty bool) {
 		if ok && (value != "" || !omitEmpty) {
 			b = append(b, name...)
-			b, ok = appendPlainString(b, value, false)
+			b, ok = idempotency.AppendJSONString(b, value, false)
 		}
 	}
 	field(`{"orderId":`, r.OrderID, false)

@@ -116,6 +116,9 @@ func TestMarshalRecordAgreesWithJSON(t *testing.T) {
 		&resultRecord{Result: idempotency.Result{Fingerprint: "v2:abc", Status: 201, Header: map[string]string{"Content-Type": "application/json"},
 			Body: `{"orderId":"x","status":"accepted"}`, CompletedAt: now, ExpiresAt: now.Add(24 * time.Hour)}},
 		&resultRecord{Result: idempotency.Result{Status: 204, CompletedAt: fastT0}, BodyBase64: "AAE="},
+		// several headers: json.Marshal writes a map's keys sorted
+		&resultRecord{Result: idempotency.Result{Fingerprint: "f", Status: 202, Header: map[string]string{"Location": "/orders/x",
+			"Content-Type": "application/json", "Retry-After": "1", "A": "b"}, Body: `{}`, CompletedAt: fastT0, ExpiresAt: fastT0}},
 	}
 	for _, r := range fastResults {
 		byHand = append(byHand, &resultRecord{Result: r})
