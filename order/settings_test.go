@@ -33,9 +33,10 @@ func TestParseSettings(t *testing.T) {
 		{"result TTL below KV's floor", map[string]string{"RESULT_TTL_SECONDS": "59"}, Settings{}, "RESULT_TTL_SECONDS"},
 		{"result TTL with spaces", map[string]string{"RESULT_TTL_SECONDS": " 600"}, Settings{}, "RESULT_TTL_SECONDS"},
 		{"cache off", map[string]string{"RESULT_CACHE_ENTRIES": "0"}, with(func(s *Settings) { s.ResultCacheEntries = 0 }), ""},
-		{"cache of 100000", map[string]string{"RESULT_CACHE_ENTRIES": "100000"}, with(func(s *Settings) { s.ResultCacheEntries = 100000 }), ""},
+		{"cache of 5000", map[string]string{"RESULT_CACHE_ENTRIES": "5000"}, with(func(s *Settings) { s.ResultCacheEntries = 5000 }), ""},
 		{"cache negative", map[string]string{"RESULT_CACHE_ENTRIES": "-1"}, Settings{}, "RESULT_CACHE_ENTRIES"},
-		{"cache too large", map[string]string{"RESULT_CACHE_ENTRIES": "100001"}, Settings{}, "RESULT_CACHE_ENTRIES"},
+		{"cache too large", map[string]string{"RESULT_CACHE_ENTRIES": "5001"}, Settings{}, "RESULT_CACHE_ENTRIES"},
+		{"cache of the earlier maximum", map[string]string{"RESULT_CACHE_ENTRIES": "100000"}, Settings{}, "RESULT_CACHE_ENTRIES"},
 
 		{"gateway over https", map[string]string{"PLACEMENT_URL": "https://oms.example.com/orders", "PLACEMENT_TOKEN": "s3cr3t-t0ken", "PLACEMENT_TIMEOUT_MS": "100"},
 			with(func(s *Settings) {
