@@ -188,6 +188,21 @@ func appendCanonical(b []byte, o Order) ([]byte, bool) {
 	return append(b, '}'), true
 }
 
+// fastJSON is a value with a hand-written encoder: appendJSON writes what
+// marshalJSON writes, or reports false.
+type fastJSON interface {
+	appendJSON(b []byte) ([]byte, bool)
+}
+
+// encodeJSON writes v as marshalJSON does: by its hand-written encoder when
+// that answers, else by marshalJSON. size is the usual length of v's JSON.
+func encodeJSON(v fastJSON, size int) ([]byte, error) {
+	if b, ok := v.appendJSON(make([]byte, 0, size)); ok {
+		return b, nil
+	}
+	return marshalJSON(v)
+}
+
 // appendJSON appends the log line as marshalJSON writes it; ok is false
 // when a string needs an escape.
 func (l *logLine) appendJSON(b []byte) ([]byte, bool) {

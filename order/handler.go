@@ -112,10 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.cfg.Now()
 	if line := h.route(w, r); line != nil {
 		line.ElapsedMs = h.cfg.Now().Sub(start).Milliseconds()
-		b, ok := line.appendJSON(make([]byte, 0, 160))
-		if !ok {
-			b, _ = marshalJSON(line)
-		}
+		b, _ := encodeJSON(line, 160) // strings and numbers: cannot fail
 		h.cfg.Log.Write(append(b, '\n'))
 	}
 }
@@ -275,12 +272,9 @@ func (p placeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		(&idempotency.Problem{Status: http.StatusBadGateway, Code: "placement_failed",
 			Detail: "The order could not be placed. Retry with the same Idempotency-Key."}).Response().Write(w)
 	default:
-		body, ok := receipt.appendJSON(make([]byte, 0, 256))
-		if !ok {
-			var err error
-			if body, err = marshalJSON(receipt); err != nil {
-				panic(err)
-			}
+		body, err := encodeJSON(&receipt, 256)
+		if err != nil {
+			panic(err)
 		}
 		state.event = "placed"
 		idempotency.Response{Status: http.StatusCreated, Header: map[string]string{"Content-Type": "application/json"}, Body: body}.Write(w)

@@ -343,33 +343,28 @@ func run(ctx context.Context, cfg config) (*result, error) {
 	var seedErrs []error
 	var seeding sync.WaitGroup
 	var seedMu sync.Mutex
+	seedWith := func(seedFn func() error) {
+		seeding.Go(func() {
+			err := seedFn()
+			seedMu.Lock()
+			seedErrs = append(seedErrs, err)
+			seedMu.Unlock()
+		})
+	}
 	for _, name := range []string{"worker", "previous", "tinygo", "floor", "perrequest", "worker-unlogged", "seed", "seed-published"} {
 		if s, ok := servers[name]; ok {
-			seeding.Go(func() {
+			seedWith(func() error {
 				err := seed(ctx, client, name, s)
 				if err == nil && slices.Contains(seedTargets, name) && servers["seed"] != nil {
 					err = seedManyKeys(ctx, name, s)
 				}
-				seedMu.Lock()
-				seedErrs = append(seedErrs, err)
-				seedMu.Unlock()
+				return err
 			})
 		}
 	}
-	if cfg.breakdown {
-		for _, name := range []string{"floor", "emptygo"} {
-			if servers[name] == nil {
-				continue
-			}
-			seeding.Go(func() {
-				status, err := send(ctx, client, servers[name].URL, request{method: "POST", path: "/kvcalls", body: validOrder, key: fixedKey(kvcallsReplayKey)}, 0)
-				if err == nil && status != http.StatusCreated {
-					err = fmt.Errorf("%s: placing %s through /kvcalls: status %d", name, kvcallsReplayKey, status)
-				}
-				seedMu.Lock()
-				seedErrs = append(seedErrs, err)
-				seedMu.Unlock()
-			})
+	for _, name := range []string{"floor", "emptygo"} {
+		if s, ok := servers[name]; ok && cfg.breakdown {
+			seedWith(func() error { return placeKVCallsReplay(ctx, client, name, s) })
 		}
 	}
 	seeding.Wait()
@@ -469,6 +464,16 @@ func seed(ctx context.Context, client *http.Client, name string, s *devserver.Se
 		return fmt.Errorf("%s: placing the order to replay: status %d, %v", name, status, err)
 	}
 	return nil
+}
+
+// placeKVCallsReplay places kvcallsReplayKey through s's /kvcalls, so that
+// the breakdown's replay steps read a stored key.
+func placeKVCallsReplay(ctx context.Context, client *http.Client, name string, s *devserver.Server) error {
+	status, err := send(ctx, client, s.URL, request{method: "POST", path: "/kvcalls", body: validOrder, key: fixedKey(kvcallsReplayKey)}, 0)
+	if err == nil && status != http.StatusCreated {
+		err = fmt.Errorf("%s: placing %s through /kvcalls: status %d", name, kvcallsReplayKey, status)
+	}
+	return err
 }
 
 // startAll starts the instances two at a time: each start waits seconds for
