@@ -52,6 +52,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,13 +119,51 @@ func (c *Client) Submit(ctx context.Context, key string, o order.Order) (order.R
 	if err != nil {
 		return order.Receipt{}, fmt.Errorf("client: encoding the order: %w", err)
 	}
+	var rc order.Receipt
+	err = c.retry(ctx, c.callPolicy(), func() error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		return c.exchange(req, func(b []byte) (why string) {
+			if rc, why = decodeReceipt(b); why != "" {
+				why += "; the order may be placed: submitting it again under the same key returns its receipt"
+			}
+			return why
+		}, http.StatusOK, http.StatusCreated, http.StatusAccepted)
+	})
+	if err != nil {
+		return order.Receipt{}, err
+	}
+	return rc, nil
+}
+
+// retryPolicy bounds a retry loop: how many attempts, and how long its
+// jittered waits may grow.
+type retryPolicy struct {
+	attempts   int           // at most this many; 0: until the context ends
+	maxBackoff time.Duration // the cap of the jittered wait's bound
+}
+
+// callPolicy is Submit's and Status's: MaxAttempts attempts, waits up to
+// MaxBackoff.
+func (c *Client) callPolicy() retryPolicy {
 	attempts := c.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
+	return retryPolicy{attempts: attempts, maxBackoff: MaxBackoff}
+}
 
-	// last is the last attempt's outcome (an *Error or a network error);
-	// answer is the last *Error, which may be older than last.
+// retry calls try until it returns nil or an outcome that is not retryable,
+// waiting between attempts as the package documentation describes, within p
+// and the context. Its error is as Submit's.
+func (c *Client) retry(ctx context.Context, p retryPolicy, try func() error) error {
+	// last is the last attempt's outcome (an *Error, a network error, or an
+	// order still queued); answer is the last *Error, which may be older
+	// than last.
 	var last error
 	var answer *Error
 	stop := func(made int, ctxErr error, why string) error {
@@ -132,11 +171,11 @@ func (c *Client) Submit(ctx context.Context, key string, o order.Order) (order.R
 	}
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
-			return order.Receipt{}, stop(n-1, err, "the context ended before the next attempt")
+			return stop(n-1, err, "the context ended before the next attempt")
 		}
-		rc, err := c.attempt(ctx, endpoint, key, body)
+		err := try()
 		if err == nil {
-			return rc, nil
+			return nil
 		}
 		last = err
 		var e *Error
@@ -144,32 +183,32 @@ func (c *Client) Submit(ctx context.Context, key string, o order.Order) (order.R
 			e.Attempts = n
 			answer = e
 		} else if ctxErr := ctx.Err(); ctxErr != nil {
-			return order.Receipt{}, stop(n, ctxErr, "the context ended during the attempt")
+			return stop(n, ctxErr, "the context ended during the attempt")
 		}
 		if !retryable(err) {
-			return order.Receipt{}, err
+			return err
 		}
-		if n >= attempts {
+		if p.attempts > 0 && n >= p.attempts {
 			if e != nil {
-				return order.Receipt{}, e
+				return e
 			}
-			return order.Receipt{}, stop(n, nil, "no attempt left")
+			return stop(n, nil, "no attempt left")
 		}
 		var retryAfter time.Duration
 		if e != nil {
 			retryAfter = e.RetryAfter
 		}
-		wait := max(c.backoff(n), retryAfter)
+		wait := max(c.backoff(n, p.maxBackoff), retryAfter)
 		if deadline, ok := ctx.Deadline(); ok && c.clock().Add(wait).After(deadline) {
-			return order.Receipt{}, stop(n, context.DeadlineExceeded,
+			return stop(n, context.DeadlineExceeded,
 				fmt.Sprintf("the next attempt, in %v, would start after the context's deadline", wait.Round(time.Millisecond)))
 		}
 		if retryAfter > MaxRetryAfter {
-			return order.Receipt{}, stop(n, nil,
+			return stop(n, nil,
 				fmt.Sprintf("the worker asks to retry in %v, longer than the %v the client waits", retryAfter, MaxRetryAfter))
 		}
 		if err := c.pause(ctx, wait); err != nil {
-			return order.Receipt{}, stop(n, err, "the context ended while waiting to retry")
+			return stop(n, err, "the context ended while waiting to retry")
 		}
 	}
 }
@@ -201,16 +240,12 @@ func checkKey(key string) error {
 	return nil
 }
 
-// attempt makes one request. Its error is an *Error for an answer that is
-// not a receipt, else the transport's error.
-func (c *Client) attempt(ctx context.Context, endpoint, key string, body []byte) (order.Receipt, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return order.Receipt{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
+// exchange makes one request with the client's Accept and Authorization
+// headers and reads its answer. An answer whose status is one of ok goes to
+// decode, which says what is wrong with a body it cannot read (an *Error
+// then); any other answer is an *Error; no answer is the transport's error.
+func (c *Client) exchange(req *http.Request, decode func(body []byte) (why string), ok ...int) error {
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Idempotency-Key", key)
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -220,42 +255,48 @@ func (c *Client) attempt(ctx context.Context, endpoint, key string, body []byte)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return order.Receipt{}, err
+		return err
 	}
 	defer resp.Body.Close()
 	b, readErr := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, maxBodyBytes)) // lets the connection be reused
 	if readErr != nil && resp.StatusCode/100 == 2 {
-		// The order may be placed, but its receipt was cut off: as
-		// good as no answer, and safe to ask again under the same key.
-		return order.Receipt{}, fmt.Errorf("client: reading the %d answer: %w", resp.StatusCode, readErr)
+		// A success cut off is as good as no answer: asking again is
+		// safe (a POST under the same key returns the receipt).
+		return fmt.Errorf("client: reading the %d answer: %w", resp.StatusCode, readErr)
 	}
 
-	switch resp.StatusCode {
-	case http.StatusOK, http.StatusCreated, http.StatusAccepted:
-		rc, why := decodeReceipt(b)
-		if why != "" {
-			return order.Receipt{}, &Error{Status: resp.StatusCode,
-				Detail:      why + "; the order may be placed: submitting it again under the same key returns its receipt",
+	if slices.Contains(ok, resp.StatusCode) {
+		if why := decode(b); why != "" {
+			return &Error{Status: resp.StatusCode, Detail: why,
 				contentType: resp.Header.Get("Content-Type"), body: snippet(b)}
 		}
-		return rc, nil
+		return nil
 	}
 	e := decodeProblem(resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	e.RetryAfter = c.parseRetryAfter(resp.Header.Get("Retry-After"))
 	if e.RetryAfter == 0 && e.bodyRetryAfter > 0 {
 		e.RetryAfter = time.Duration(e.bodyRetryAfter) * time.Second
 	}
-	return order.Receipt{}, e
+	return e
+}
+
+// decodeJSON reads a success body into v, which what names for messages;
+// why is what is wrong with it.
+func decodeJSON(b []byte, v any, what string) (why string) {
+	if len(b) > maxBodyBytes {
+		return fmt.Sprintf("the answer is larger than %d bytes, not %s", maxBodyBytes, what)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return "the answer is not " + what + ": " + err.Error()
+	}
+	return ""
 }
 
 // decodeReceipt reads a success body; why is what is wrong with it.
 func decodeReceipt(b []byte) (rc order.Receipt, why string) {
-	if len(b) > maxBodyBytes {
-		return rc, fmt.Sprintf("the answer is larger than %d bytes, not a receipt", maxBodyBytes)
-	}
-	if err := json.Unmarshal(b, &rc); err != nil {
-		return order.Receipt{}, "the answer is not a receipt: " + err.Error()
+	if why := decodeJSON(b, &rc, "a receipt"); why != "" {
+		return order.Receipt{}, why
 	}
 	if rc.OrderID == "" {
 		return order.Receipt{}, "the answer is not a receipt: it has no orderId"
@@ -289,11 +330,11 @@ func retryable(err error) bool {
 }
 
 // backoff is the jittered wait before retry n: uniform in
-// [0, min(MaxBackoff, BaseBackoff × 2^(n-1))].
-func (c *Client) backoff(n int) time.Duration {
-	bound := MaxBackoff
-	if n <= 16 { // beyond that the doubling passed the cap long ago
-		bound = min(MaxBackoff, BaseBackoff<<(n-1))
+// [0, min(ceiling, BaseBackoff × 2^(n-1))].
+func (c *Client) backoff(n int, ceiling time.Duration) time.Duration {
+	bound := ceiling
+	if n <= 16 { // beyond that the doubling passed any cap long ago
+		bound = min(ceiling, BaseBackoff<<(n-1))
 	}
 	if c.jitter != nil {
 		return c.jitter(bound)

@@ -750,7 +750,7 @@ func TestBackoff(t *testing.T) {
 		6: 8 * time.Second, 7: MaxBackoff, 16: MaxBackoff, 17: MaxBackoff, 1000: MaxBackoff} {
 		var bound time.Duration
 		c.jitter = func(b time.Duration) time.Duration { bound = b; return b }
-		c.backoff(n)
+		c.backoff(n, MaxBackoff)
 		if bound != want {
 			t.Errorf("retry %d: bound %v, want %v", n, bound, want)
 		}
@@ -759,7 +759,7 @@ func TestBackoff(t *testing.T) {
 	var sum time.Duration
 	const draws = 2000
 	for range draws {
-		d := c.backoff(3)
+		d := c.backoff(3, MaxBackoff)
 		if d < 0 || d > time.Second {
 			t.Fatalf("draw %v outside [0, 1s]", d)
 		}
