@@ -1,6 +1,8 @@
 // Package client submits orders to the order-intake worker and retries them
 // safely (docs/contract.md#retrying). It is the other side of the wire: code that calls the
-// worker uses it, the worker itself does not.
+// worker uses it, the worker itself does not. In queue mode
+// (docs/queue-mode.md), where Submit's receipt says "queued", Status reads what
+// became of the order and Wait reads it until it is final.
 //
 // Submit sends one logical order under one Idempotency-Key, the same on every
 // attempt, so a retry can never place the order twice: the worker answers a
@@ -28,6 +30,10 @@
 //     Submit returns at once, without waiting, with an error that wraps both
 //     context.DeadlineExceeded (errors.Is) and the last answer's *Error
 //     (errors.As), when an attempt got one.
+//
+// Status's GET follows the same policy. Wait follows it too, taking a status
+// that is not final yet as an answer to retry, with MaxPollInterval in place
+// of MaxBackoff and no limit on attempts but the context's.
 //
 // Submit bounds each attempt only by the context and Client.HTTPClient (its
 // Timeout); http.DefaultClient has none, so give the context a deadline.
@@ -179,11 +185,15 @@ func (c *Client) retry(ctx context.Context, p retryPolicy, try func() error) err
 		}
 		last = err
 		var e *Error
-		if errors.As(err, &e) {
+		var notFinal *notFinalError
+		switch {
+		case errors.As(err, &e):
 			e.Attempts = n
 			answer = e
-		} else if ctxErr := ctx.Err(); ctxErr != nil {
-			return stop(n, ctxErr, "the context ended during the attempt")
+		case errors.As(err, &notFinal):
+			answer = nil // an answer newer than any *Error
+		case ctx.Err() != nil:
+			return stop(n, ctx.Err(), "the context ended during the attempt")
 		}
 		if !retryable(err) {
 			return err
@@ -306,6 +316,10 @@ func decodeReceipt(b []byte) (rc order.Receipt, why string) {
 
 // retryable says whether an attempt's failure may change on another attempt.
 func retryable(err error) bool {
+	var notFinal *notFinalError
+	if errors.As(err, &notFinal) {
+		return true
+	}
 	var e *Error
 	if !errors.As(err, &e) {
 		// No answer: a network error or a timeout, except the few that
@@ -451,7 +465,8 @@ type Error struct {
 	// RetryAfter is how long the worker asked the client to wait
 	// (Retry-After, or the body's retryAfter); 0 when it did not ask.
 	RetryAfter time.Duration
-	// Attempts is how many attempts Submit made, this answer's included.
+	// Attempts is how many requests the call (Submit, Status, Wait) made,
+	// this answer's included.
 	Attempts int
 
 	bodyRetryAfter int64  // the body's retryAfter member, seconds
