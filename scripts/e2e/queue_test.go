@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	orderclient "github.com/orderintake/edge/client"
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
@@ -67,24 +70,23 @@ func statusOf(t *testing.T, w *worker, id string, headers ...string) (reply, ord
 	return r, doc
 }
 
-// waitStatus polls GET /orders/<id> until the order has a final status, and
-// returns it: placed, rejected or failed.
-func waitStatus(t *testing.T, w *worker, id string, headers ...string) order.OrderStatus {
+// waitStatus waits with the client's Wait until the order has a final
+// status, and returns it: placed, rejected or failed. headers carry the
+// client's bearer token, if any.
+func waitStatus(t *testing.T, w *worker, id string, headers ...string) orderclient.OrderStatus {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, doc := statusOf(t, w, id, headers...)
-		if r.status != http.StatusOK {
-			t.Fatalf("GET /orders/%s: %s", id, r)
-		}
-		if doc.Status != order.StatusQueued {
-			return doc
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order %s still queued after 30 s; log tail:\n%s", id, w.srv.LogTail(30))
-		}
-		time.Sleep(100 * time.Millisecond)
+	auth := http.Header{}
+	for i := 0; i+1 < len(headers); i += 2 {
+		auth.Add(headers[i], headers[i+1])
 	}
+	c, log := newOrderClient(w, strings.TrimPrefix(auth.Get("Authorization"), "Bearer "))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	doc, err := c.Wait(ctx, id)
+	if err != nil {
+		t.Fatalf("Wait for order %s: %v (last status %+v, answers %v); log tail:\n%s", id, err, doc, log.statuses(), w.srv.LogTail(30))
+	}
+	return doc
 }
 
 // wantQueued checks a 202 with the queued receipt and returns its order id.
@@ -407,6 +409,11 @@ func TestQueueStrictModeStatusIsScoped(t *testing.T) {
 		t.Errorf("the status shows its client: %s", r)
 	}
 	wantError(t, send(t, w, http.MethodGet, "/orders/"+id, "", bob...), http.StatusNotFound, "not_found")
+	asBob, _ := newOrderClient(w, tokens["bob"])
+	var notFound *orderclient.Error
+	if _, err := asBob.Status(context.Background(), id); !errors.As(err, &notFound) || notFound.Code != "not_found" {
+		t.Errorf("the client's Status of alice's order as bob: %v, want a 404 not_found *Error", err)
+	}
 	wantError(t, send(t, w, http.MethodGet, "/orders/"+order.OrderID("alice", newKey(), msftOrder.Fingerprint()), "", alice...), http.StatusNotFound, "not_found")
 	un := send(t, w, http.MethodGet, "/orders/"+id, "")
 	wantError(t, un, http.StatusUnauthorized, "unauthorized")
