@@ -34,6 +34,21 @@ func wantStatus(status, placedAt, reason string) OrderStatus {
 		Type: "market", TimeInForce: "day", AcceptedAt: "2026-12-01T23:56:21.116Z"}, PlacedAt: placedAt, Reason: reason}
 }
 
+// wantReads checks a read's outcome: its status, its waits, and one
+// request more than waits.
+func wantReads(t *testing.T, f *fakeWorker, ft *fakeTime, st, want OrderStatus, wantWaits []time.Duration) {
+	t.Helper()
+	if st != want {
+		t.Errorf("status\n %+v\nwant\n %+v", st, want)
+	}
+	if w := ft.waits(); !equalWaits(w, wantWaits) {
+		t.Errorf("waits %v, want %v", w, wantWaits)
+	}
+	if n := len(f.requests()); n != len(wantWaits)+1 {
+		t.Errorf("%d requests, want %d", n, len(wantWaits)+1)
+	}
+}
+
 // Wait reads until the status is final, and a final status is an answer
 // whatever it is. Each wait is the largest draw: 250 ms, then doubling, up
 // to MaxPollInterval, or Retry-After when it asks for longer.
@@ -72,17 +87,8 @@ func TestWait(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
-			if st != tc.want {
-				t.Errorf("status\n %+v\nwant\n %+v", st, tc.want)
-			}
-			if w := ft.waits(); !equalWaits(w, tc.wantWaits) {
-				t.Errorf("waits %v, want %v", w, tc.wantWaits)
-			}
-			reqs := f.requests()
-			if len(reqs) != len(tc.steps) {
-				t.Errorf("%d requests, want %d", len(reqs), len(tc.steps))
-			}
-			for _, r := range reqs {
+			wantReads(t, f, ft, st, tc.want, tc.wantWaits)
+			for _, r := range f.requests() {
 				if r.method != http.MethodGet || r.path != "/orders/"+queuedID || r.body != "" ||
 					r.header.Get("Authorization") != "Bearer s3cr3t" || r.header.Get("Accept") != "application/json" {
 					t.Errorf("sent %s %s %q with %v, want GET /orders/%s with the token", r.method, r.path, r.body, r.header, queuedID)
@@ -130,15 +136,7 @@ func TestStatus(t *testing.T) {
 			f := newFakeWorker(t, tc.steps...)
 			c, ft := newClient(f)
 			st, err := c.Status(context.Background(), queuedID)
-			if st != tc.want {
-				t.Errorf("status\n %+v\nwant\n %+v", st, tc.want)
-			}
-			if w := ft.waits(); !equalWaits(w, tc.wantWaits) {
-				t.Errorf("waits %v, want %v", w, tc.wantWaits)
-			}
-			if n := len(f.requests()); n != len(tc.wantWaits)+1 {
-				t.Errorf("%d requests, want %d", n, len(tc.wantWaits)+1)
-			}
+			wantReads(t, f, ft, st, tc.want, tc.wantWaits)
 			if tc.wantStatus == 0 {
 				if err != nil {
 					t.Fatalf("Status: %v", err)
@@ -237,15 +235,7 @@ func TestWaitDeadline(t *testing.T) {
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error %v: want errors.Is(err, context.DeadlineExceeded)", err)
 			}
-			if st != tc.want {
-				t.Errorf("status %+v, want the last read, %+v", st, tc.want)
-			}
-			if w := ft.waits(); !equalWaits(w, tc.wantWaits) {
-				t.Errorf("waits %v, want %v", w, tc.wantWaits)
-			}
-			if n := len(f.requests()); n != len(tc.wantWaits)+1 {
-				t.Errorf("%d requests, want %d", n, len(tc.wantWaits)+1)
-			}
+			wantReads(t, f, ft, st, tc.want, tc.wantWaits)
 			var e *Error
 			if found := errors.As(err, &e); found != (tc.wantError != 0) || (found && e.Status != tc.wantError) {
 				t.Errorf("error %v: want it to wrap an *Error with status %d (0: none)", err, tc.wantError)
