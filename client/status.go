@@ -60,7 +60,9 @@ func (c *Client) Status(ctx context.Context, orderID string) (OrderStatus, error
 // after the deadline, Wait returns at once the last status it read (zero if
 // none) and an error wrapping context.DeadlineExceeded. Any other answer ends
 // Wait with Status's error: 404 not_found (an unknown id, or another
-// client's order), 401, and an orderID that cannot be an order id.
+// client's order; also, rarely, a queued order whose status record the
+// worker could not write, until it is placed: docs/queue-mode.md#the-consumer),
+// 401, and an orderID that cannot be an order id.
 func (c *Client) Wait(ctx context.Context, orderID string) (OrderStatus, error) {
 	url, err := c.statusURL(orderID)
 	if err != nil {
