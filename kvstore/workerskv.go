@@ -8,7 +8,7 @@ import (
 	"github.com/orderintake/edge/isolate"
 )
 
-// WorkersKV is a Store backed by the Workers KV namespace bound to the worker,
+// WorkersKV is a Namespace backed by the Workers KV namespace bound to the worker,
 // through the glue's own KV calls (isolate.KV).
 type WorkersKV struct {
 	ns *isolate.KV

@@ -36,12 +36,13 @@ func OrderID(scope, key, fingerprint string) string {
 	return uuid.NewSHA1(orderIDNamespace, []byte(scope+"\n"+key+"\n"+fingerprint)).String()
 }
 
-// timeFormat is JavaScript's toISOString: UTC, milliseconds, Z.
-const timeFormat = "2006-01-02T15:04:05.000Z"
+// TimeLayout is the layout of every time the intake answers with
+// (acceptedAt, placedAt): JavaScript's toISOString, UTC, milliseconds, Z.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
 
-// formatTime writes t as JavaScript's toISOString does: UTC, milliseconds, Z.
-func formatTime(t time.Time) string {
-	return t.UTC().Format(timeFormat)
+// FormatTime writes t as JavaScript's toISOString does: UTC, milliseconds, Z.
+func FormatTime(t time.Time) string {
+	return t.UTC().Format(TimeLayout)
 }
 
 // Placer places an order. orderID is stable across retries of one request,
@@ -72,6 +73,6 @@ func (m MintReceipt) Place(_ context.Context, orderID, _ string, o Order) (Recei
 		Type:        o.Type,
 		LimitPrice:  o.LimitPrice,
 		TimeInForce: o.TimeInForce,
-		AcceptedAt:  formatTime(m.Now()),
+		AcceptedAt:  FormatTime(m.Now()),
 	}, nil
 }

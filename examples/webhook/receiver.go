@@ -33,8 +33,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(r.Body).Decode(&d); err != nil || d.Type == "" {
 		// A 4xx is final: the sender's retries of this delivery get the same
 		// answer without running the receiver again.
-		(&idempotency.Problem{Status: http.StatusBadRequest, Code: "invalid_delivery",
-			Detail: `The body must be a JSON object with a "type".`}).Response().Write(w)
+		idempotency.Problems{}.Response(&idempotency.Problem{Status: http.StatusBadRequest, Code: "invalid_delivery",
+			Detail: `The body must be a JSON object with a "type".`}).Write(w)
 		return
 	}
 	call, _ := idempotency.CallFrom(r.Context())

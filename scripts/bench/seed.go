@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
@@ -163,14 +163,12 @@ func manyKeyRecords(target string) ([]kvEntry, error) {
 		return entries, nil
 	}
 	kv := kvstore.NewFake(time.Now)
-	settings, err := order.ParseSettings(func(string) string { return "" })
+	settings, err := intake.ParseSettings(func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
-	h := order.NewHandler(order.Config{
-		Engine: &idempotency.Engine{Store: idemkv.Store{KV: kv}, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now},
-		Placer: order.MintReceipt{Now: time.Now}, Settings: settings, Log: io.Discard,
-	})
+	h := intake.New(intake.Config{Store: idemkv.Store{KV: kv}, Placer: order.MintReceipt{Now: time.Now},
+		Settings: settings, Log: io.Discard})
 	for i := range int64(manyKeys) {
 		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(validOrder))
 		req.Header.Set("Idempotency-Key", manyKey(i))

@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/kvstore"
+	"github.com/orderintake/edge/order"
 )
 
 const msft100 = `{"symbol":"MSFT","side":"buy","quantity":100}`
@@ -25,7 +26,7 @@ var t0 = time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
 // worker is the handler wired as main.go wires it, over the fake KV.
 type worker struct {
 	t       *testing.T
-	handler *Handler
+	handler *Service
 	store   idempotency.Store
 	kv      *kvstore.Fake
 	clock   *kvstore.Clock
@@ -40,10 +41,10 @@ type spyPlacer struct {
 	calls  int
 	fail   error
 	during func()
-	next   Placer
+	next   order.Placer
 }
 
-func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
+func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o order.Order) (order.Receipt, error) {
 	p.mu.Lock()
 	p.calls++
 	fail, during := p.fail, p.during
@@ -53,7 +54,7 @@ func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o Order) 
 		during()
 	}
 	if fail != nil {
-		return Receipt{}, fail
+		return order.Receipt{}, fail
 	}
 	return p.next.Place(ctx, orderID, client, o)
 }
@@ -95,35 +96,44 @@ func newWorker(t *testing.T) *worker {
 	return newWorkerOn(t, clock, kv, kv)
 }
 
-func newWorkerOn(t *testing.T, clock *kvstore.Clock, kv *kvstore.Fake, store kvstore.Store) *worker {
+func newWorkerOn(t *testing.T, clock *kvstore.Clock, kv *kvstore.Fake, store kvstore.Namespace) *worker {
 	w := &worker{t: t, kv: kv, clock: clock, logs: &syncBuffer{},
-		placer: &spyPlacer{next: MintReceipt{Now: clock.Now}}}
+		placer: &spyPlacer{next: order.MintReceipt{Now: clock.Now}}}
 	w.store = idemkv.Store{KV: store}
 	w.handler = newTestHandler(t, w.store, w.placer, clock, w.logs)
 	return w
 }
 
-// reconfigure rebuilds w's handler with these settings and misconfiguration,
-// over the same store, placer, clock and log.
+// reconfigure rebuilds w's handler with these settings (the defaults where
+// they are zero) and misconfiguration, over the same store, placer, clock
+// and log.
 func (w *worker) reconfigure(settings Settings, misconfigured error) {
-	w.handler = NewHandler(Config{
-		Engine: &idempotency.Engine{Store: w.store, Lease: 30 * time.Second, Retention: 24 * time.Hour, Now: w.clock.Now},
-		Placer: w.placer, Settings: settings, Misconfigured: misconfigured, Log: w.logs, Now: w.clock.Now,
-	})
+	w.handler = New(Config{Store: w.store, Placer: w.placer, Settings: withDefaults(w.t, settings),
+		Misconfigured: misconfigured, Log: w.logs, Now: w.clock.Now})
 }
 
-// newTestHandler is the handler as main.go wires it, with the default
-// settings, over store.
-func newTestHandler(t *testing.T, store idempotency.Store, placer Placer, clock *kvstore.Clock, log io.Writer) *Handler {
+// withDefaults fills in the durations and counts left zero in s with their
+// defaults; the result cache stays as s has it (off when zero).
+func withDefaults(t *testing.T, s Settings) Settings {
 	t.Helper()
-	settings, err := ParseSettings(func(string) string { return "" })
+	defaults, err := ParseSettings(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewHandler(Config{
-		Engine: &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now},
-		Placer: placer, Settings: settings, Log: log, Now: clock.Now,
-	})
+	if s.Lease == 0 {
+		s.Lease, s.ResultTTL, s.PlacementTimeout = defaults.Lease, defaults.ResultTTL, defaults.PlacementTimeout
+	}
+	if s.QueueRetryBase == 0 {
+		s.QueueRetryBase, s.QueueMaxRetries = defaults.QueueRetryBase, defaults.QueueMaxRetries
+	}
+	return s
+}
+
+// newTestHandler is the handler as main.go wires it, with the default
+// settings but no result cache, over store.
+func newTestHandler(t *testing.T, store idempotency.Store, placer order.Placer, clock *kvstore.Clock, log io.Writer) *Service {
+	t.Helper()
+	return New(Config{Store: store, Placer: placer, Settings: withDefaults(t, Settings{}), Log: log, Now: clock.Now})
 }
 
 // do sends a request; headers come in name, value pairs.
@@ -178,8 +188,8 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code st
 	if rec.Code != status || e.Error != code || e.Message == "" {
 		t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), status, code)
 	}
-	if e.Type != idempotency.ProblemTypeBase+code || e.Title == "" || e.Status != status || e.Detail != e.Message {
-		t.Errorf("problem details %+v: want type %s, a title, status %d and detail = message", e, idempotency.ProblemTypeBase+code, status)
+	if e.Type != ProblemTypeBase+code || e.Title == "" || e.Status != status || e.Detail != e.Message {
+		t.Errorf("problem details %+v: want type %s, a title, status %d and detail = message", e, ProblemTypeBase+code, status)
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != idempotency.ProblemContentType {
 		t.Errorf("%d %s: Content-Type %q", rec.Code, code, ct)
@@ -187,9 +197,9 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code st
 	return e
 }
 
-func receiptOf(t *testing.T, rec *httptest.ResponseRecorder) Receipt {
+func receiptOf(t *testing.T, rec *httptest.ResponseRecorder) order.Receipt {
 	t.Helper()
-	var r Receipt
+	var r order.Receipt
 	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
 		t.Fatalf("receipt %q: %v", rec.Body.String(), err)
 	}
@@ -340,7 +350,7 @@ func TestCreatedThenReplayedByteForByte(t *testing.T) {
 		t.Fatalf("first: %d %s", created.Code, created.Body.String())
 	}
 	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`,
-		OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()))
+		order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()))
 	if created.Body.String() != wantBody {
 		t.Fatalf("receipt\n got %s\nwant %s", created.Body.String(), wantBody)
 	}
@@ -515,10 +525,10 @@ func TestFailuresFailClosed(t *testing.T) {
 		}, 502, "placement_failed", "placement_error", 1, true, false},
 		{"writing the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 2, boom) },
 			201, "", "result_write_error", 1, true, false},
-		{"the gateway refuses the order", func(w *worker) { w.placer.fail = &Refusal{Status: 422, Reason: "market closed"} },
+		{"the gateway refuses the order", func(w *worker) { w.placer.fail = &order.Refusal{Status: 422, Reason: "market closed"} },
 			422, "order_rejected", "order_rejected", 1, true, true},
 		{"the gateway refuses the order and the refusal cannot be stored", func(w *worker) {
-			w.placer.fail = &Refusal{Status: 422, Reason: "market closed"}
+			w.placer.fail = &order.Refusal{Status: 422, Reason: "market closed"}
 			w.kv.FailNth(kvstore.OpPut, 2, boom)
 		}, 422, "order_rejected", "result_write_error", 1, true, false},
 		{"the result record is corrupt", func(w *worker) {
@@ -579,7 +589,7 @@ func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
 	wantError(t, w.post("k", msft100), 502, "placement_failed")
 	w.placer.fail = nil
 	rec := w.post("k", msft100)
-	if rec.Code != 201 || receiptOf(t, rec).OrderID != OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
+	if rec.Code != 201 || receiptOf(t, rec).OrderID != order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
 		t.Fatalf("retry: %d %s", rec.Code, rec.Body.String())
 	}
 	if lines := w.logs.lines(); lines[0].OrderID != receiptOf(t, rec).OrderID {
@@ -656,7 +666,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 	t.Parallel()
 	rival := func(body string) string {
-		o, err := ParseOrder([]byte(body))
+		o, err := order.ParseOrder([]byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -708,7 +718,7 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	rival := mustJSON(t, idempotency.Claim{Fingerprint: Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	rival := mustJSON(t, idempotency.Claim{Fingerprint: order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	w.placer.fail = errors.New("gateway down")
 	w.placer.during = func() {
 		if err := w.kv.Put(context.Background(), "pending:k", rival, 60); err != nil {
@@ -730,7 +740,7 @@ func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 func TestAClaimWithoutAClaimIDStillHoldsItsKey(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	old := mustJSON(t, idempotency.Claim{Fingerprint: Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	old := mustJSON(t, idempotency.Claim{Fingerprint: order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	if strings.Contains(old, "claimId") {
 		t.Fatalf("%s: an old claim has no claimId", old)
 	}
@@ -757,12 +767,12 @@ func TestOneLogLinePerIntakeRequestWithoutTheOrder(t *testing.T) {
 	if got := strings.Join(events, " "); got != "placed/201 replayed/200 key_reused/422" {
 		t.Errorf("log events %q", got)
 	}
-	id := OrderID("", "k", Order{Symbol: "SECRETSYM", Side: "buy", Quantity: 100}.Fingerprint())
+	id := order.OrderID("", "k", order.Order{Symbol: "SECRETSYM", Side: "buy", Quantity: 100}.Fingerprint())
 	if lines[0].OrderID != id || lines[1].OrderID != id {
 		t.Errorf("log order ids %q %q, want %q", lines[0].OrderID, lines[1].OrderID, id)
 	}
 	// The refused order is logged under its own id, not the stored one's.
-	if want := OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()); lines[2].OrderID != want {
+	if want := order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()); lines[2].OrderID != want {
 		t.Errorf("key_reused logged order id %q, want %q", lines[2].OrderID, want)
 	}
 	if raw := w.logs.b.String(); strings.Contains(raw, "SECRETSYM") || !strings.Contains(raw, `"elapsedMs":`) {
@@ -804,11 +814,10 @@ func TestRaceAcrossLocationsPlacesTwiceUnderOneOrderID(t *testing.T) {
 func TestResultCacheAnswersAndLogsAsAKVReplay(t *testing.T) {
 	t.Parallel()
 	uncached, cached := newWorker(t), newWorker(t)
-	cached.handler = NewHandler(Config{
-		Engine: &idempotency.Engine{Store: idemkv.Store{KV: cached.kv}, Lease: 30 * time.Second, Retention: 24 * time.Hour,
-			Now: cached.clock.Now, Cache: idempotency.NewResultCache(10)},
-		Placer: cached.placer, Log: cached.logs, Now: cached.clock.Now,
-	})
+	settings := withDefaults(t, Settings{})
+	settings.ResultCacheEntries = 10
+	cached.handler = New(Config{Store: idemkv.Store{KV: cached.kv}, Settings: settings,
+		Placer: cached.placer, Log: cached.logs, Now: cached.clock.Now})
 	var replays [2]*httptest.ResponseRecorder
 	for i, w := range []*worker{uncached, cached} {
 		w.post("k", msft100)
