@@ -17,14 +17,13 @@ import (
 	"github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/isolate"
-	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/queue"
 	"github.com/syumai/workers/cloudflare"
 )
 
 func main() {
 	settings, misconfigured := intake.ParseSettings(cloudflare.Getenv)
-	namespace, err := kvstore.OpenWorkersKV("ORDERS")
+	namespace, err := isolate.OpenKV("ORDERS")
 	if err != nil && misconfigured == nil {
 		misconfigured = fmt.Errorf("the KV binding ORDERS is missing from wrangler.toml (%w)", err)
 	}
@@ -33,13 +32,13 @@ func main() {
 	cleanup := func(context.Context) error { return nil } // KV expires its own records
 
 	// Strict mode when a D1 database is bound (wrangler.toml, env.strict).
-	db, err := d1.Open("IDEMPOTENCY_DB")
+	db, err := isolate.OpenD1("IDEMPOTENCY_DB")
 	switch {
 	case err == nil:
 		table := d1.SQLTable{DB: db}
 		store = d1.Store{Table: table, Cache: results, Now: time.Now}
 		cleanup = d1.CleanupJob(table, time.Now, isolate.Console)
-	case !errors.Is(err, d1.ErrNoDatabase) && misconfigured == nil:
+	case !errors.Is(err, isolate.ErrNoDatabase) && misconfigured == nil:
 		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)
 	}
 

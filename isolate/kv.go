@@ -3,6 +3,7 @@
 package isolate
 
 import (
+	"context"
 	"errors"
 	"syscall/js"
 )
@@ -20,7 +21,9 @@ const (
 // one JavaScript call per operation, its outcome delivered as the other
 // events are (bridge.go). syumai's cloudflare/kv makes an options object, a
 // promise chain and two Go callbacks per operation, and leaks one of the
-// callbacks.
+// callbacks. It is a kvstore.Namespace (and the kvstore.FirstGetter and
+// kvstore.PutGetter that save a round trip); the context is not used, as the
+// platform's own call cannot be cancelled.
 type KV struct {
 	binding string
 }
@@ -35,7 +38,7 @@ func OpenKV(binding string) (*KV, error) {
 }
 
 // Get returns the text stored under key; found is false for a missing key.
-func (kv *KV) Get(key string) (value string, found bool, err error) {
+func (kv *KV) Get(_ context.Context, key string) (value string, found bool, err error) {
 	s := kv.call(kvGet, key, "", 0)
 	if err := s.err(); err != nil {
 		return "", false, err
@@ -44,13 +47,13 @@ func (kv *KV) Get(key string) (value string, found bool, err error) {
 }
 
 // Put stores value under key, to expire ttlSeconds later.
-func (kv *KV) Put(key, value string, ttlSeconds int) error {
+func (kv *KV) Put(_ context.Context, key, value string, ttlSeconds int) error {
 	return kv.call(kvPut, key, value, ttlSeconds).err()
 }
 
 // GetFirst reads first and, only when it holds no value, second, in one
 // call; index is 0 or 1 for the key whose value it returns, -1 for neither.
-func (kv *KV) GetFirst(first, second string) (index int, value string, err error) {
+func (kv *KV) GetFirst(_ context.Context, first, second string) (index int, value string, err error) {
 	s := kv.call(kvGetFirst, first, second, 0)
 	if err := s.err(); err != nil {
 		return -1, "", err
@@ -59,7 +62,7 @@ func (kv *KV) GetFirst(first, second string) (index int, value string, err error
 }
 
 // PutGet stores value under key and then reads key back, in one call.
-func (kv *KV) PutGet(key, value string, ttlSeconds int) (readBack string, found bool, err error) {
+func (kv *KV) PutGet(_ context.Context, key, value string, ttlSeconds int) (readBack string, found bool, err error) {
 	s := kv.call(kvPutGet, key, value, ttlSeconds)
 	if err := s.err(); err != nil {
 		return "", false, err
@@ -68,7 +71,7 @@ func (kv *KV) PutGet(key, value string, ttlSeconds int) (readBack string, found 
 }
 
 // Delete removes key.
-func (kv *KV) Delete(key string) error {
+func (kv *KV) Delete(_ context.Context, key string) error {
 	return kv.call(kvDelete, key, "", 0).err()
 }
 

@@ -1,6 +1,7 @@
-// Package kvstore is the seam between order intake and Workers KV: one small
-// interface, the Workers KV adapter (workerskv.go, Wasm only) and an in-memory
-// fake that refuses what the real KV refuses (fake.go).
+// Package kvstore is the seam between the worker and Workers KV: the
+// Namespace interface, which the glue's binding (isolate.KV) satisfies, and an
+// in-memory fake that refuses what the real KV refuses (fake.go). It is pure
+// Go and imports nothing of the platform.
 package kvstore
 
 import "context"
@@ -14,7 +15,7 @@ const (
 	MaxKeyBytes = 512
 )
 
-// Namespace is the part of Workers KV that order intake uses.
+// Namespace is the part of a Workers KV namespace that the worker uses.
 type Namespace interface {
 	// Get returns the value under key. found is false, with a nil error, when
 	// the key does not exist or has expired.
@@ -26,7 +27,7 @@ type Namespace interface {
 }
 
 // Two sequences of operations that a Namespace may run in one call, saving the
-// round trip between them (WorkersKV does: each costs Go a turn through
+// round trip between them (isolate.KV does: each costs Go a turn through
 // JavaScript and back). GetFirst and PutGet run them one by one on any other
 // Namespace, so what is read and written, and in which order, is the same.
 

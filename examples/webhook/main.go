@@ -7,11 +7,10 @@ import (
 
 	"github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/isolate"
-	"github.com/orderintake/edge/kvstore"
 )
 
 func main() {
-	namespace, err := kvstore.OpenWorkersKV("WEBHOOKS")
+	namespace, err := isolate.OpenKV("WEBHOOKS")
 	if err != nil {
 		panic("the KV binding WEBHOOKS is missing from wrangler.toml: " + err.Error())
 	}
