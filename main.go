@@ -36,7 +36,7 @@ func main() {
 	switch {
 	case err == nil:
 		table := d1.SQLTable{DB: db}
-		store = d1.Store{Table: table, Cache: results, Now: time.Now}
+		store = d1.Store{Table: table, Results: results, Now: time.Now}
 		cleanup = d1.CleanupJob(table, time.Now, isolate.Console)
 	case !errors.Is(err, isolate.ErrNoDatabase) && misconfigured == nil:
 		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)

@@ -856,7 +856,7 @@ func TestQueueConcurrentRetriesSendOneMessage(t *testing.T) {
 	stores := map[string]func(*kvstore.Fake, *kvstore.Clock) idempotency.Store{
 		"memory": func(_ *kvstore.Fake, c *kvstore.Clock) idempotency.Store { return memory.New(c.Now) },
 		"strict": func(kv *kvstore.Fake, c *kvstore.Clock) idempotency.Store {
-			return d1.Store{Table: d1.NewFakeTable(), Cache: &idemkv.Store{KV: kv}, Now: c.Now}
+			return d1.Store{Table: d1.NewFakeTable(), Results: &idemkv.Store{KV: kv}, Now: c.Now}
 		},
 	}
 	for name, store := range stores {
@@ -919,7 +919,7 @@ func TestStrictQueueMode(t *testing.T) {
 	t.Parallel()
 	table := d1.NewFakeTable()
 	w := newQueueWorld(t, Settings{}, func(kv *kvstore.Fake, c *kvstore.Clock) idempotency.Store {
-		return d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: c.Now}
+		return d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: c.Now}
 	})
 	w.placer.script = []error{errUnavailable}
 	first, message := w.accept("k", msft100)

@@ -64,7 +64,7 @@ func newStrictWorker(t *testing.T, table d1.Table) *strictWorker {
 	}
 	w := &strictWorker{t: t, table: fake, kv: kv, clock: clock,
 		placer: &countingPlacer{next: order.MintReceipt{Now: clock.Now}}}
-	w.handler = newTestHandler(t, d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &syncBuffer{})
+	w.handler = newTestHandler(t, d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &syncBuffer{})
 	return w
 }
 

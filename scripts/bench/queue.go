@@ -280,7 +280,7 @@ func queueOpsPerOrder() (queueOps, error) {
 		table := d1.NewFakeTable()
 		var store idempotency.Store = idemkv.Store{KV: kv}
 		if mode == "strict" {
-			store = d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}
+			store = d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: clock.Now}
 		}
 		settings, err := intake.ParseSettings(func(string) string { return "" })
 		if err != nil {
