@@ -29,9 +29,9 @@ type cached struct {
 }
 
 // NewResultCache returns a cache of at most size entries, or nil (off) when
-// size is not positive. An entry of a receipt-sized result takes about
-// 850 bytes of heap (BenchmarkCacheEntryMemory); size it to the memory of
-// the process it lives in.
+// size is not positive. Size it to the memory of the process it lives in:
+// BenchmarkCacheEntryMemory measures an entry (BENCHMARKS.md, "what one cache
+// entry costs").
 func NewResultCache(size int) *ResultCache {
 	if size <= 0 {
 		return nil
