@@ -15,6 +15,7 @@ import (
 
 	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 )
@@ -491,62 +492,106 @@ func TestMisconfiguredSettingRefusesEveryIntakeRequest(t *testing.T) {
 	}
 }
 
-// docs/contract.md#failures-fail-closed: every failure, injected, with what was placed and what is stored.
+// faultyStore is the memory store with a failure injected into one of its
+// methods: before it runs (nothing changed) or, with after, once it has run
+// (changed, but not confirmed).
+type faultyStore struct {
+	*memory.Store
+	method string // Lookup, Claim, Complete or Release
+	err    error
+	after  bool
+}
+
+func (s *faultyStore) fail(method string) (bool, error) {
+	return s.method == method, s.err
+}
+
+func (s *faultyStore) Lookup(ctx context.Context, key string) (*idempotency.Result, *idempotency.Claim, error) {
+	if fail, err := s.fail("Lookup"); fail {
+		return nil, nil, err
+	}
+	return s.Store.Lookup(ctx, key)
+}
+
+func (s *faultyStore) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
+	if fail, err := s.fail("Claim"); fail {
+		if s.after {
+			s.Store.Claim(ctx, key, c)
+		}
+		return false, nil, err
+	}
+	return s.Store.Claim(ctx, key, c)
+}
+
+func (s *faultyStore) Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result) error {
+	if fail, err := s.fail("Complete"); fail {
+		return err
+	}
+	return s.Store.Complete(ctx, key, c, r)
+}
+
+func (s *faultyStore) Release(ctx context.Context, key string, c idempotency.Claim) error {
+	if fail, err := s.fail("Release"); fail {
+		return err
+	}
+	return s.Store.Release(ctx, key, c)
+}
+
+// docs/contract.md#failures-fail-closed: every failure of the records, the
+// placer or the intake itself, injected into the memory store, with what was
+// placed, what is left stored and what is logged. How one store fails (which
+// of KV's reads or writes) is its own package's test.
 func TestFailuresFailClosed(t *testing.T) {
 	t.Parallel()
-	boom := errors.New("KV GET failed: 503 Service Unavailable")
+	down := errors.New("storage: 503 Service Unavailable")
+	corrupt := fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, "k")
+	gatewayDown := errors.New("gateway down")
+	refusal := &order.Refusal{Status: 422, Reason: "market closed"}
 	tests := []struct {
 		name        string
-		arrange     func(w *worker)
+		store       faultyStore
+		placerFails error
+		panics      bool
 		status      int
 		code        string // "" for a 201 receipt
 		event       string
 		placed      int
-		wantPending bool
+		wantClaim   bool
 		wantResult  bool
 	}{
-		{"reading the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 1, boom) },
+		{"reading the records fails", faultyStore{method: "Lookup", err: down}, nil, false,
 			503, "storage_unavailable", "storage_error", 0, false, false},
-		{"reading the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 2, boom) },
+		{"the records cannot be decoded", faultyStore{method: "Lookup", err: corrupt}, nil, false,
+			500, "corrupt_record", "storage_error", 0, false, false},
+		{"writing the claim fails", faultyStore{method: "Claim", err: down}, nil, false,
 			503, "storage_unavailable", "storage_error", 0, false, false},
-		{"writing the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 1, boom) },
-			503, "storage_unavailable", "storage_error", 0, false, false},
-		{"reading the claim back fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 3, boom) },
+		{"the claim is written but not confirmed", faultyStore{method: "Claim", err: down, after: true}, nil, false,
 			503, "storage_unavailable", "storage_error", 0, true, false},
-		{"placement fails", func(w *worker) { w.placer.fail = errors.New("gateway down") },
+		{"placement fails", faultyStore{}, gatewayDown, false,
 			502, "placement_failed", "placement_error", 1, false, false},
-		{"placement fails and the claim cannot be deleted", func(w *worker) {
-			w.placer.fail = errors.New("gateway down")
-			w.kv.FailNth(kvstore.OpDelete, 1, boom)
-		}, 502, "placement_failed", "placement_error", 1, true, false},
-		{"placement fails and the claim cannot be read to release it", func(w *worker) {
-			w.placer.fail = errors.New("gateway down")
-			w.kv.FailNth(kvstore.OpGet, 4, boom)
-		}, 502, "placement_failed", "placement_error", 1, true, false},
-		{"writing the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 2, boom) },
+		{"placement fails and the claim cannot be released", faultyStore{method: "Release", err: down}, gatewayDown, false,
+			502, "placement_failed", "placement_error", 1, true, false},
+		{"writing the result fails", faultyStore{method: "Complete", err: down}, nil, false,
 			201, "", "result_write_error", 1, true, false},
-		{"the gateway refuses the order", func(w *worker) { w.placer.fail = &order.Refusal{Status: 422, Reason: "market closed"} },
-			422, "order_rejected", "order_rejected", 1, true, true},
-		{"the gateway refuses the order and the refusal cannot be stored", func(w *worker) {
-			w.placer.fail = &order.Refusal{Status: 422, Reason: "market closed"}
-			w.kv.FailNth(kvstore.OpPut, 2, boom)
-		}, 422, "order_rejected", "result_write_error", 1, true, false},
-		{"the result record is corrupt", func(w *worker) {
-			w.kv.Put(context.Background(), "result:k", `{"fingerprint":`, 60)
-		}, 500, "corrupt_record", "storage_error", 0, false, true},
-		{"the claim record is corrupt", func(w *worker) {
-			w.kv.Put(context.Background(), "pending:k", `{"fingerprint":"x"}`, 60)
-		}, 500, "corrupt_record", "storage_error", 0, true, false},
-		{"the placer panics", func(w *worker) { w.placer.during = func() { panic("nil map") } },
+		{"the gateway refuses the order", faultyStore{}, refusal, false,
+			422, "order_rejected", "order_rejected", 1, false, true},
+		{"the gateway refuses the order and the refusal cannot be stored", faultyStore{method: "Complete", err: down}, refusal, false,
+			422, "order_rejected", "result_write_error", 1, true, false},
+		{"the placer panics", faultyStore{}, nil, true,
 			500, "internal_error", "internal_error", 1, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorker(t)
-			tt.arrange(w)
-			pendingBefore, _ := w.kv.Stored("pending:k")
-			resultBefore, _ := w.kv.Stored("result:k")
+			clock := kvstore.NewClock(t0)
+			store := tt.store
+			store.Store = memory.New(clock.Now)
+			placer := &spyPlacer{next: order.MintReceipt{Now: clock.Now}, fail: tt.placerFails}
+			if tt.panics {
+				placer.during = func() { panic("nil map") }
+			}
+			w := &worker{t: t, clock: clock, logs: &syncBuffer{}, placer: placer, store: &store}
+			w.handler = newTestHandler(t, w.store, placer, clock, w.logs)
 			rec := w.post("k", msft100)
 			if tt.code == "" {
 				if rec.Code != tt.status || receiptOf(t, rec).OrderID == "" {
@@ -558,16 +603,12 @@ func TestFailuresFailClosed(t *testing.T) {
 			if tt.status == 503 && rec.Header().Get("Retry-After") != "1" {
 				t.Errorf("503 Retry-After = %q, want 1", rec.Header().Get("Retry-After"))
 			}
-			if got := w.placer.placed(); got != tt.placed {
+			if got := placer.placed(); got != tt.placed {
 				t.Errorf("placed %d times, want %d", got, tt.placed)
 			}
-			pending, hasPending := w.kv.Stored("pending:k")
-			result, hasResult := w.kv.Stored("result:k")
-			if hasPending != tt.wantPending || hasResult != tt.wantResult {
-				t.Errorf("stored pending=%v result=%v, want pending=%v result=%v", hasPending, hasResult, tt.wantPending, tt.wantResult)
-			}
-			if tt.code == "corrupt_record" && (pending != pendingBefore || result != resultBefore) {
-				t.Error("a corrupt record was changed")
+			result, claim, _ := store.Store.Lookup(context.Background(), "k")
+			if (claim != nil) != tt.wantClaim || (result != nil) != tt.wantResult {
+				t.Errorf("stored claim %v, result %v; want claim=%v result=%v", claim, result, tt.wantClaim, tt.wantResult)
 			}
 			lines := w.logs.lines()
 			if len(lines) != 1 || lines[0].Event != tt.event || lines[0].Status != tt.status {
@@ -601,8 +642,10 @@ func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
 // the claim keeps retries out until its lease ends.
 func TestLostResultWriteStillAnswersAndBlocksRetriesDuringTheLease(t *testing.T) {
 	t.Parallel()
-	w := newWorker(t)
-	w.kv.FailNth(kvstore.OpPut, 2, errors.New("KV PUT failed: 429 Too Many Requests"))
+	clock := kvstore.NewClock(t0)
+	store := &faultyStore{Store: memory.New(clock.Now), method: "Complete", err: errors.New("429 Too Many Requests")}
+	w := &worker{t: t, clock: clock, logs: &syncBuffer{}, placer: &spyPlacer{next: order.MintReceipt{Now: clock.Now}}, store: store}
+	w.handler = newTestHandler(t, store, w.placer, clock, w.logs)
 	if rec := w.post("k", msft100); rec.Code != 201 {
 		t.Fatalf("first: %d", rec.Code)
 	}

@@ -129,6 +129,18 @@ func newQueueWorld(t *testing.T, settings Settings, store func(kv *kvstore.Fake,
 	return w
 }
 
+// newFaultyQueueWorld builds a world whose records are in the memory store
+// behind faults (none until the test sets one), so that the fake KV holds
+// only the intake's status records.
+func newFaultyQueueWorld(t *testing.T, settings Settings) (*queueWorld, *faultyStore) {
+	faults := &faultyStore{}
+	w := newQueueWorld(t, settings, func(_ *kvstore.Fake, clock *kvstore.Clock) idempotency.Store {
+		faults.Store = memory.New(clock.Now)
+		return faults
+	})
+	return w, faults
+}
+
 func (w *queueWorld) do(method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	w.t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -343,8 +355,8 @@ func TestQueueSendFailureReleasesTheClaim(t *testing.T) {
 // the order is queued. GET knows it once the consumer has placed it.
 func TestQueueStatusWriteFailureStillAnswers202(t *testing.T) {
 	t.Parallel()
-	w := newQueueWorld(t, Settings{}, nil)
-	w.kv.FailNth(kvstore.OpPut, 2, errors.New("KV PUT failed: 503")) // 1: the claim, 2: the status record
+	w, _ := newFaultyQueueWorld(t, Settings{})
+	w.kv.FailNth(kvstore.OpPut, 1, errors.New("KV PUT failed: 503")) // the status record
 	rec, message := w.accept("k", msft100)
 	id := orderIDOf(t, message)
 	if rec.Header().Get("Location") != "/orders/"+id {
@@ -481,11 +493,12 @@ func TestConsumerDuplicatesPlaceOnce(t *testing.T) {
 	})
 	t.Run("two messages with one order id", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{Lease: 2 * time.Second, ResultTTL: time.Hour}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{Lease: 2 * time.Second, ResultTTL: time.Hour})
 		// The intake's result write fails: the 202 is answered, the claim
 		// keeps the key until its lease ends, then a retry queues again.
-		w.kv.FailNth(kvstore.OpPut, 3, errors.New("KV PUT failed: 503")) // claim, status record, result
+		faults.method, faults.err = "Complete", errors.New("storage: 503")
 		first, m1 := w.accept("k", msft100)
+		faults.method = ""
 		w.clock.Advance(3 * time.Second)
 		second, m2 := w.accept("k", msft100)
 		if orderIDOf(t, m1) != orderIDOf(t, m2) || second.Header().Get("Location") != first.Header().Get("Location") {
@@ -543,9 +556,9 @@ func TestConsumerStorageFailures(t *testing.T) {
 	t.Parallel()
 	t.Run("read", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{QueueRetryBase: 7 * time.Second, QueueMaxRetries: 3}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{QueueRetryBase: 7 * time.Second, QueueMaxRetries: 3})
 		_, message := w.accept("k", msft100)
-		w.kv.FailNth(kvstore.OpGet, w.kv.Calls(kvstore.OpGet)+1, errors.New("KV GET failed: 503"))
+		faults.method, faults.err = "Lookup", errors.New("storage: 503")
 		if v := w.deliver("order-intake-placements", 1, message); v[0] != retryAfter(7) {
 			t.Errorf("verdict %+v, want a retry after the 7 s base", v[0])
 		}
@@ -558,9 +571,9 @@ func TestConsumerStorageFailures(t *testing.T) {
 	})
 	t.Run("claim", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{})
 		_, message := w.accept("k", msft100)
-		w.kv.FailNth(kvstore.OpPut, w.kv.Calls(kvstore.OpPut)+1, errors.New("KV PUT failed: 503"))
+		faults.method, faults.err = "Claim", errors.New("storage: 503")
 		if v := w.deliver("order-intake-placements", 2, message); v[0] != retryAfter(5) {
 			t.Errorf("verdict %+v, want a retry after the base delay", v[0])
 		}
@@ -570,14 +583,14 @@ func TestConsumerStorageFailures(t *testing.T) {
 	})
 	t.Run("outcome", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{})
 		_, message := w.accept("k", msft100)
 		id := orderIDOf(t, message)
-		// The consumer's puts: its claim, then its outcome.
-		w.kv.FailNth(kvstore.OpPut, w.kv.Calls(kvstore.OpPut)+2, errors.New("KV PUT failed: 503"))
+		faults.method, faults.err = "Complete", errors.New("storage: 503")
 		if v := w.deliver("order-intake-placements", 1, message); v[0] != retryAfter(30) {
 			t.Errorf("verdict %+v, want a retry after the 30 s lease", v[0])
 		}
+		faults.method = ""
 		if code, doc := w.status(id); code != http.StatusOK || doc.Status != order.StatusQueued {
 			t.Errorf("GET: %d %+v, want still queued", code, doc)
 		}
