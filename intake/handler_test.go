@@ -439,9 +439,10 @@ func TestClaimHeldByAnotherRequest(t *testing.T) {
 // under the same order id.
 func TestClaimIsReclaimedAfterItsLease(t *testing.T) {
 	t.Parallel()
-	w := newWorker(t)
-	w.kv.FailNth(kvstore.OpPut, 2, errors.New("result write lost"))
+	w, faults := newFaultyWorker(t)
+	faults.method, faults.err = "Complete", errors.New("result write lost")
 	first := receiptOf(t, w.post("k", msft100))
+	faults.method = ""
 	w.clock.Advance(29 * time.Second)
 	wantError(t, w.post("k", msft100), 409, "in_progress")
 	w.clock.Advance(time.Second)
@@ -537,6 +538,16 @@ func (s *faultyStore) Release(ctx context.Context, key string, c idempotency.Cla
 	return s.Store.Release(ctx, key, c)
 }
 
+// newFaultyWorker is the worker over the memory store behind faults (none
+// until the test sets one).
+func newFaultyWorker(t *testing.T) (*worker, *faultyStore) {
+	clock := kvstore.NewClock(t0)
+	store := &faultyStore{Store: memory.New(clock.Now)}
+	w := &worker{t: t, clock: clock, logs: &syncBuffer{}, placer: &spyPlacer{next: order.MintReceipt{Now: clock.Now}}, store: store}
+	w.handler = newTestHandler(t, store, w.placer, clock, w.logs)
+	return w, store
+}
+
 // docs/contract.md#failures-fail-closed: every failure of the records, the
 // placer or the intake itself, injected into the memory store, with what was
 // placed, what is left stored and what is logged. How one store fails (which
@@ -583,15 +594,13 @@ func TestFailuresFailClosed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := kvstore.NewClock(t0)
-			store := tt.store
-			store.Store = memory.New(clock.Now)
-			placer := &spyPlacer{next: order.MintReceipt{Now: clock.Now}, fail: tt.placerFails}
+			w, store := newFaultyWorker(t)
+			store.method, store.err, store.after = tt.store.method, tt.store.err, tt.store.after
+			placer := w.placer
+			placer.fail = tt.placerFails
 			if tt.panics {
 				placer.during = func() { panic("nil map") }
 			}
-			w := &worker{t: t, clock: clock, logs: &syncBuffer{}, placer: placer, store: &store}
-			w.handler = newTestHandler(t, w.store, placer, clock, w.logs)
 			rec := w.post("k", msft100)
 			if tt.code == "" {
 				if rec.Code != tt.status || receiptOf(t, rec).OrderID == "" {
@@ -642,10 +651,8 @@ func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
 // the claim keeps retries out until its lease ends.
 func TestLostResultWriteStillAnswersAndBlocksRetriesDuringTheLease(t *testing.T) {
 	t.Parallel()
-	clock := kvstore.NewClock(t0)
-	store := &faultyStore{Store: memory.New(clock.Now), method: "Complete", err: errors.New("429 Too Many Requests")}
-	w := &worker{t: t, clock: clock, logs: &syncBuffer{}, placer: &spyPlacer{next: order.MintReceipt{Now: clock.Now}}, store: store}
-	w.handler = newTestHandler(t, store, w.placer, clock, w.logs)
+	w, faults := newFaultyWorker(t)
+	faults.method, faults.err = "Complete", errors.New("429 Too Many Requests")
 	if rec := w.post("k", msft100); rec.Code != 201 {
 		t.Fatalf("first: %d", rec.Code)
 	}
