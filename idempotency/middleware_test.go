@@ -764,3 +764,62 @@ func TestAReplaySaysTheContentTypeSentLive(t *testing.T) {
 		})
 	}
 }
+
+// The handler's first status is its answer, as net/http and httptest keep
+// it; a Write before any WriteHeader is a 200.
+func TestTheHandlersFirstStatusIsItsAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		serve http.HandlerFunc
+		want  int
+	}{
+		{"two WriteHeaders", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			w.WriteHeader(http.StatusInternalServerError)
+		}, http.StatusCreated},
+		{"a Write, then a WriteHeader", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, "ok")
+			w.WriteHeader(http.StatusInternalServerError)
+		}, http.StatusOK},
+		{"nothing written", func(http.ResponseWriter, *http.Request) {}, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := kvstore.NewClock(t0)
+			e := &idempotency.Engine{Store: memory.New(clock.Now), Now: clock.Now}
+			h := idempotency.Middleware(e, idempotency.Options{})(tt.serve)
+			direct := httptest.NewRecorder()
+			tt.serve(direct, httptest.NewRequest(http.MethodPost, "/", nil))
+			for i, what := range []string{"live", "replayed"} {
+				req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(delivery))
+				req.Header.Set("Idempotency-Key", "k")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != tt.want || rec.Code != direct.Code || (i == 1) != (rec.Header().Get("Idempotent-Replay") == "true") {
+					t.Errorf("%s: %d (replay %q), want %d as httptest has it", what, rec.Code, rec.Header().Get("Idempotent-Replay"), direct.Code)
+				}
+			}
+		})
+	}
+}
+
+// errReader fails every read, as a body whose connection broke.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A body that cannot be read is refused in the engine's own words, before
+// any storage is touched.
+func TestAnUnreadableBodyIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, idempotency.Options{})
+	req := httptest.NewRequest(http.MethodPost, "/webhooks", errReader{})
+	req.Header.Set("Idempotency-Key", "d-1")
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	wantProblem(t, rec, http.StatusBadRequest, "unreadable_body")
+	if h.store.Calls("") != 0 || h.recv.ran() != 0 {
+		t.Errorf("%d store calls, %d runs; want none", h.store.Calls(""), h.recv.ran())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -885,5 +886,26 @@ func TestResultCacheAnswersAndLogsAsAKVReplay(t *testing.T) {
 	}
 	if a, b := uncached.logs.lines()[1], cached.logs.lines()[1]; a != b {
 		t.Errorf("log lines differ: KV %+v, cache %+v", a, b)
+	}
+}
+
+// errReader fails every read, as a body whose connection broke.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A body that cannot be read is the intake's malformed_json, as it has
+// always been (the engine's own word for it is unreadable_body), and touches
+// no storage.
+func TestAnUnreadableBodyIsMalformedJSON(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	req := httptest.NewRequest(http.MethodPost, "/orders", errReader{})
+	req.Header.Set("Idempotency-Key", "k")
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, req)
+	wantError(t, rec, http.StatusBadRequest, "malformed_json")
+	if calls := w.kvCalls(); calls != [3]int{} {
+		t.Errorf("KV calls %v, want none", calls)
 	}
 }
