@@ -125,19 +125,23 @@ func (s *Service) enqueue(ctx context.Context, call idempotency.Call, orderID st
 	return placed
 }
 
-// Consume places the queued orders of one batch (docs/queue-mode.md): each message under the engine,
-// keyed by its order id, so a message delivered twice, or two messages with
-// one order id, place once.
+// Consume places the queued orders of one batch of the queue named name
+// (docs/queue-mode.md) and returns one verdict per message, in the batch's
+// order. Each message is placed under the engine, keyed by its order id, so a
+// message delivered twice, or two messages with one order id, place once.
 //
 //   - The placer's 2xx stores the outcome placed, a refusal rejected: both
 //     final, and the message is acknowledged.
-//   - Any other placer error retries the message after Settings.QueueRetryBase doubled per
-//     attempt (at most MaxRetryDelay); on the last attempt the outcome failed
-//     is stored instead, and the message is retried into the dead-letter
-//     queue.
+//   - Any other placer error retries the message after
+//     Settings.QueueRetryBase doubled per attempt (at most MaxRetryDelay); on
+//     the last attempt the outcome failed is stored instead, and the message
+//     is retried into the dead-letter queue.
 //   - A stored outcome (a duplicate) is acknowledged without placing; a
 //     delivery whose order another is placing right now is retried once that
-//     one's claim ends; a storage failure is retried after Settings.QueueRetryBase.
+//     one's claim ends; a storage failure is retried after
+//     Settings.QueueRetryBase.
+//   - While the Service is misconfigured, every message is retried after
+//     MaxRetryDelay: nothing can be placed until the settings are fixed.
 //
 // Batches of the dead-letter queue are settled instead: an order with an
 // outcome is acknowledged; one without (its last delivery died, or could
@@ -145,12 +149,9 @@ func (s *Service) enqueue(ctx context.Context, call idempotency.Call, orderID st
 // failed. So every accepted order ends placed, rejected, or failed and
 // dead-lettered.
 //
-// It decides every message of the batch of the queue named name and returns
-// the verdicts in the batch's order. Messages of different orders are placed
-// concurrently; messages of one order one after the other, so that a
-// duplicate in the same batch meets the first one's outcome. A Service
-// configured as misconfigured retries every message after MaxRetryDelay:
-// it cannot place until its settings are fixed.
+// Messages of different orders are placed concurrently; messages of one
+// order one after the other, so that a duplicate in the same batch meets the
+// first one's outcome.
 func (s *Service) Consume(ctx context.Context, name string, batch []queue.Message) []queue.Verdict {
 	deadLetter := s.cfg.Settings.QueueDeadLetter != "" && name == s.cfg.Settings.QueueDeadLetter
 	verdicts := make([]queue.Verdict, len(batch))
