@@ -56,8 +56,9 @@ type Options struct {
 	// StoredHeaders are the handler's response headers kept for replays;
 	// nil means Content-Type and Location. Set-Cookie is never kept.
 	StoredHeaders []string
-	// ReplayStatus, when set, maps a stored status to the one replayed (the
-	// order intake answers a replayed 201 with 200); nil keeps it.
+	// ReplayStatus, when set, maps a stored status to the one replayed (a
+	// 201 Created replayed as 200, say: nothing is created again); nil keeps
+	// it.
 	ReplayStatus func(stored int) int
 	// OnReplay and OnConflict, when set, see a replay, and an answer of 409
 	// in_progress or 422 idempotency_key_reused, before it is written.
@@ -334,8 +335,8 @@ func SetFinal(w http.ResponseWriter, final bool) {
 type callKey struct{}
 
 // CallFrom returns the call the middleware is running the handler for: its
-// scope, operation, key and fingerprint (an order id can be derived from
-// them).
+// scope, operation, key and fingerprint (an id for a downstream system can
+// be derived from them, the same for every execution of one request).
 func CallFrom(ctx context.Context) (Call, bool) {
 	call, ok := ctx.Value(callKey{}).(Call)
 	return call, ok
