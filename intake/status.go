@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/order"
 )
 
 // serveStatus answers GET /orders/<orderId> (docs/queue-mode.md): the consumer's
@@ -20,7 +21,7 @@ func (s *Service) serveStatus(w http.ResponseWriter, r *http.Request, orderID st
 	}
 	notFound := &idempotency.Problem{Status: http.StatusNotFound, Code: "not_found",
 		Detail: "There is no order with this id for this client; order ids are the orderId of a 202."}
-	if !isOrderID(orderID) {
+	if !order.IsOrderID(orderID) {
 		notFound.Detail = "This is not an order id: an order id is a lower-case UUID, the orderId of a 202."
 		answer(w, notFound)
 		return
@@ -66,25 +67,4 @@ func readResult(ctx context.Context, store idempotency.Store, key string) (*idem
 	}
 	result, _, err := store.Lookup(ctx, key)
 	return result, err
-}
-
-// isOrderID reports whether id has the form of the ids OrderID derives: a
-// lower-case, hyphenated version-5 UUID.
-func isOrderID(id string) bool {
-	if len(id) != 36 || id[14] != '5' {
-		return false
-	}
-	for i, c := range []byte(id) {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -36,6 +36,27 @@ func OrderID(scope, key, fingerprint string) string {
 	return uuid.NewSHA1(orderIDNamespace, []byte(scope+"\n"+key+"\n"+fingerprint)).String()
 }
 
+// IsOrderID reports whether id has the form of the ids OrderID derives: a
+// lower-case, hyphenated version-5 UUID.
+func IsOrderID(id string) bool {
+	if len(id) != 36 || id[14] != '5' {
+		return false
+	}
+	for i, c := range []byte(id) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // TimeLayout is the layout of every time the intake answers with
 // (acceptedAt, placedAt): JavaScript's toISOString, UTC, milliseconds, Z.
 const TimeLayout = "2006-01-02T15:04:05.000Z"
