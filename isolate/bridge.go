@@ -29,7 +29,7 @@ import (
 // into Go's memory, which the glue copies before it returns.
 
 //go:wasmimport isolate ready
-func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32, headerNames unsafe.Pointer, headerNamesLen int32)
+func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32, headerNames unsafe.Pointer, headerNamesLen int32, internalError unsafe.Pointer, internalErrorLen int32)
 
 //go:wasmimport isolate respond
 func respond(id int32, head unsafe.Pointer, headLen int32, body unsafe.Pointer, bodyLen int32)
@@ -44,7 +44,7 @@ func finish(id int32, failed int32, reason unsafe.Pointer, reasonLen int32)
 func consoleLog(line unsafe.Pointer, n int32)
 
 //go:wasmimport isolate kv
-func kvStart(call int32, op int32, namespace unsafe.Pointer, namespaceLen int32, key unsafe.Pointer, keyLen int32, value unsafe.Pointer, valueLen int32, ttlSeconds int32)
+func kvStart(call int32, namespace unsafe.Pointer, namespaceLen int32, ops unsafe.Pointer, opsLen int32, data unsafe.Pointer, dataLen int32)
 
 //go:wasmimport isolate fetch
 func fetchStart(call int32, head unsafe.Pointer, headLen int32, hasBody int32, body unsafe.Pointer, bodyLen int32, timeoutMs int32)
@@ -106,6 +106,9 @@ type eventHandlers struct {
 	queue     func(id int32, head string, bodies []byte)
 }
 
+// glue is the binding object worker.mjs passes to this runtime.
+var glue = js.Global().Get("context").Get("binding")
+
 // requests are the workers that serve requests; each copies its request out
 // of the inbox before anything else runs.
 var requests *pool[delivery]
@@ -146,13 +149,15 @@ func startBridge(handle eventHandlers) {
 // What Serve's Options ask of the glue: headerNames are lower case, one a
 // line, "" for every header.
 var (
-	maxBodyBytes int32
-	headerNames  string
+	maxBodyBytes  int32
+	headerNames   string
+	internalError []byte
 )
 
 func announceInbox() {
 	names, n := stringPtr(headerNames)
-	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes, names, n)
+	failure, m := bytesPtr(internalError)
+	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes, names, n, failure, m)
 }
 
 // settled is the outcome of a call to the glue: what the glue's promise

@@ -40,10 +40,11 @@ func (s *WorkersKV) Delete(_ context.Context, key string) error {
 
 // GetFirst reads both keys in one call through the glue (see GetFirst).
 func (s *WorkersKV) GetFirst(_ context.Context, first, second string) (int, string, error) {
-	return s.ns.GetFirst(first, second)
+	return s.ns.Run(isolate.KVGet(first), isolate.KVGet(second))
 }
 
 // PutGet writes and reads back in one call through the glue (see PutGet).
 func (s *WorkersKV) PutGet(_ context.Context, key, value string, ttlSeconds int) (string, bool, error) {
-	return s.ns.PutGet(key, value, ttlSeconds)
+	i, readBack, err := s.ns.Run(isolate.KVPut(key, value, ttlSeconds), isolate.KVGet(key))
+	return readBack, i == 1, err
 }
