@@ -10,11 +10,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/d1"
 	"github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/isolate"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
@@ -77,6 +81,7 @@ func main() {
 		Queue:         queue,
 		Orders:        namespace,
 	}), isolate.Options{MaxBodyBytes: order.MaxReadBytes, Headers: order.RequestHeaders, Scheduled: cleanup,
+		InternalError: internalError.Response().Body, WarmUp: warmUp(settings), WarmUpRequests: warmUpRequests(),
 		Queue: func(ctx context.Context, name string, batch []isolate.QueueMessage) []isolate.QueueVerdict {
 			deliveries := make([]order.Delivery, len(batch))
 			for i, m := range batch {
@@ -88,4 +93,31 @@ func main() {
 			}
 			return verdicts
 		}})
+}
+
+// internalError is the glue's answer when Go gives none.
+var internalError = &idempotency.Problem{Status: http.StatusInternalServerError, Code: "internal_error",
+	Detail: "An internal error occurred. Retrying with the same Idempotency-Key is safe."}
+
+// warmUp is the order handler over a memory store, open to every client,
+// logging nothing and placing with no gateway: what the runtime rehearses
+// as it starts (isolate.Options.WarmUp).
+func warmUp(settings order.Settings) http.Handler {
+	settings.Clients = nil
+	engine := &idempotency.Engine{Store: memory.New(time.Now), Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now}
+	return order.NewHandler(order.Config{Engine: engine, Placer: order.MintReceipt{Now: time.Now}, Settings: settings, Log: io.Discard})
+}
+
+// warmUpRequests are a new order, its replay, an invalid order and a health
+// check.
+func warmUpRequests() []*http.Request {
+	var requests []*http.Request
+	for _, body := range []string{`{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"hold","quantity":1}`} {
+		r, _ := http.NewRequest(http.MethodPost, "https://warm.up/orders", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", "warm-up")
+		requests = append(requests, r)
+	}
+	health, _ := http.NewRequest(http.MethodGet, "https://warm.up/healthz", nil)
+	return append(requests, health)
 }
