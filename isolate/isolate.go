@@ -15,11 +15,9 @@
 package isolate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -92,34 +90,6 @@ func serve(h http.Handler, id int32, head string, body []byte) {
 	headPtr, headLen := stringPtr(head)
 	bodyPtr, bodyLen := bytesPtr(w.body.Bytes())
 	respond(id, headPtr, headLen, bodyPtr, bodyLen)
-}
-
-// answer runs h on the request the glue handed over as head and body and
-// returns the response's head and its recorder.
-func answer(h http.Handler, head string, body []byte) (string, *recorder) {
-	method, url, header, err := parseRequestHead(head)
-	if err != nil {
-		panic(err)
-	}
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	req.Header = header
-	w := &recorder{header: http.Header{}}
-	h.ServeHTTP(w, req)
-	return responseHead(w.status(), w.header), w
-}
-
-// rehearse runs r through h the way serve runs a request from the glue, and
-// drops the answer; a panic is dropped too: a rehearsal only warms code.
-func rehearse(h http.Handler, r *http.Request) {
-	defer func() { recover() }()
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		panic(err)
-	}
-	answer(h, requestHead(r.Method, r.URL.String(), r.Header), body)
 }
 
 func runScheduled(task func(context.Context) error, id int32) {

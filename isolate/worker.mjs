@@ -74,7 +74,7 @@ class Runtime {
   // does (docs/adr/0008-a-runtime-seed-at-module-scope.md). Everything after,
   // crypto/rand included, draws from crypto.getRandomValues.
   constructor(env, where) {
-    this.number = ++runtimesStarted;
+    this.number = runtimesStarted + 1; // counted once it has started
     this.env = env;
     this.pending = new Map(); // event id -> the resolve function of its answer
     this.nextID = 0;
@@ -141,6 +141,7 @@ class Runtime {
       else this.die("the Go program did not call isolate.Serve");
       throw new StartError(this);
     }
+    runtimesStarted = this.number;
     log({ event: "runtime_started", runtime: this.number, at: where });
   }
 
