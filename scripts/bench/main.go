@@ -151,7 +151,7 @@ type job struct {
 type result struct {
 	jobs    []*job
 	cold    map[string]map[string][]coldSample // by first request (coldFirsts), then target
-	soak    map[string]*soakResult // by target: the worker, and its TinyGo build
+	soak    map[string]*soakResult             // by target: the worker, and its TinyGo build
 	kvOps   map[string]kvCount
 	sizes   map[string][2]int64 // raw, gzip
 	d1Steps []d1Step
