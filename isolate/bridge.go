@@ -74,14 +74,12 @@ var (
 	deliveries = make(chan delivery) // unbuffered: to the dispatcher, waiting
 )
 
-// deliver is the export through which the glue hands an event over: a
-// call's outcome straight to the goroutine waiting for it, a request to an
-// idle worker, anything else (and a request when no worker is idle) to the
+// deliver is what the export isolate_deliver (export_go.go,
+// export_tinygo.go) runs when the glue hands an event over: a call's
+// outcome straight to the goroutine waiting for it, a request to an idle
+// worker, anything else (and a request when no worker is idle) to the
 // dispatcher. It returns 0 if that goroutine was not waiting, which cannot
 // happen while the glue calls it only when Go is idle.
-//
-//lint:ignore U1000 the glue calls it through go:wasmexport, which staticcheck does not count as a use
-//go:wasmexport isolate_deliver
 func deliver(kind, id, status, aLen, bLen int32, x float64) int32 {
 	d := delivery{kind: kind, id: id, status: status, aLen: aLen, bLen: bLen, x: x}
 	switch {
