@@ -535,7 +535,7 @@ function internalError(reason) {
 
 // platformFetch is isolate.Fetch's JavaScript half. The timeout aborts the
 // fetch from here: Go timers cannot be relied on in a runtime shared by many
-// requests (README: the rule for the request path).
+// requests (docs/runtime.md: the rule for code on the request path).
 async function platformFetch(head, body, timeoutMs) {
   const lines = head.split("\n");
   const response = await fetch(lines[1], {

@@ -177,8 +177,8 @@ func main() {
 	flag.StringVar(&cfg.seedDir, "seed", "", "the seed worker's directory (default ../shared/bench/seed-worker beside the repository)")
 	flag.StringVar(&cfg.previous, "previous", "", "also measure the worker as built at this git revision (a tag, a commit) on the paths against the seed worker")
 	seedOnly := flag.Bool("seedonly", false, "measure only the worker against the seed worker (and cold starts, the soak)")
-	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
-	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (README: Queue mode)")
+	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (docs/downstreams.md#the-order-gateway)")
+	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (docs/queue-mode.md)")
 	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
 	flag.Parse()
 	if *seedOnly {
