@@ -37,13 +37,12 @@ import mod from "./app.wasm";
 
 // Wasm memory never shrinks, so a runtime retires once its memory passes
 // this size: the next event starts a new one while the old one finishes what
-// it has in flight, and is then collected. The standard build's memory stays
-// flat with KV; syumai's D1 calls (strict mode) leak one callback each, so
-// such a runtime retires after tens of thousands of events; a TinyGo build's
-// heap grows with every event and retires far sooner (BENCHMARKS.md: the
-// soak). Starting a runtime costs the event that does it tens of milliseconds
-// of CPU, so no runtime retires for its number of events alone
-// (RETIRE_AFTER_EVENTS; the bench sets it to 1 for a runtime per request).
+// it has in flight, and is then collected. With KV the memory of both builds
+// stays flat (BENCHMARKS.md: the soak); syumai's D1 calls (strict mode) leak
+// one callback each, so such a runtime retires after tens of thousands of
+// events. A runtime started in an event costs that event the start, so no
+// runtime retires for its number of events alone (RETIRE_AFTER_EVENTS; the
+// bench sets it to 1 for a runtime per request).
 const RETIRE_AFTER_EVENTS = Infinity;
 const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
