@@ -175,10 +175,11 @@ func BenchmarkCacheEntryMemory(b *testing.B) {
 func TestResultCacheSaltsItsKeys(t *testing.T) {
 	t.Parallel()
 	a, b := NewResultCache(1), NewResultCache(1)
-	if a.slotOf("key") != a.slotOf("key") {
+	first := a.slotOf("key")
+	if a.slotOf("key") != first {
 		t.Error("one cache gave one key two slots")
 	}
-	if a.slotOf("key") == b.slotOf("key") {
+	if b.slotOf("key") == first {
 		t.Error("two caches gave one key the same slot: the salt is not theirs")
 	}
 }
