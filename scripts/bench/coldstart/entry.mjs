@@ -1,5 +1,5 @@
 // What an entry into a build's Go runtime costs after a wait, outside
-// workerd: the runtime started as isolate/worker.mjs starts it (no bindings),
+// workerd: the runtime started as isolate/worker.mjs starts it (runtime.mjs),
 // then, per round, N entries (a GET /healthz through the export
 // isolate_deliver, Go run until it waits again) back to back, N each after
 // WAIT ms of sleep (an event-loop turn, as between a client's requests), N
@@ -10,29 +10,12 @@
 //
 //   node scripts/bench/coldstart/entry.mjs DIR [N] [WAIT]
 // where DIR holds a build: app.wasm and wasm_exec.js (make build BUILD=DIR).
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { start } from "./runtime.mjs";
 
 const [dir, events = "300", waitMs = "5"] = process.argv.slice(2);
 const n = Number(events);
 const wait = Number(waitMs);
-await import(pathToFileURL(resolve(dir, "wasm_exec.js")));
-const mod = await WebAssembly.compile(await readFile(resolve(dir, "app.wasm")));
-const go = new Go();
-go._pendingEvent = null; // as isolate/worker.mjs sets it
-let inbox, inboxSize;
-const isolate = { ready: (ptr, size) => { inbox = ptr >>> 0; inboxSize = size >>> 0; } };
-for (const name of ["respond", "fail", "finish", "log", "kv", "fetch", "queueSend"]) isolate[name] = () => {};
-const instance = new WebAssembly.Instance(mod, { ...go.importObject, isolate, workers: { ready: () => {} } });
-const memory = instance.exports.mem ?? instance.exports.memory;
-const log = console.log;
-console.log = () => {}; // the worker's own lines
-go.run(instance, { env: {}, binding: {} });
-console.log = log;
-if (inbox === undefined) throw new Error(`${dir}: main did not reach isolate.Serve`);
-const runGo = instance.exports.go_scheduler ?? (() => go._resume());
-const head = new TextEncoder().encode("GET\nhttps://entry.test/healthz\n");
+const rt = await start(dir);
 
 const cpu = (f) => {
   const t = process.cpuUsage();
@@ -40,12 +23,7 @@ const cpu = (f) => {
   const d = process.cpuUsage(t);
   return (d.user + d.system) / 1000;
 };
-let id = 0;
-const entry = () => cpu(() => {
-  new Uint8Array(memory.buffer, inbox, inboxSize).set(head);
-  instance.exports.isolate_deliver(1, ++id, 0, head.length, 0, 0);
-  runGo();
-});
+const entry = () => cpu(() => rt.get("/healthz"));
 const control = () => cpu(() => {
   for (let k = 0; k < 20; k++) JSON.stringify(JSON.parse(`{"symbol":"MSFT","side":"buy","quantity":${k}}`));
 });
