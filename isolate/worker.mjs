@@ -84,6 +84,7 @@ class Runtime {
     this.go = go;
     let starting = where === "module";
     seedFromMathRandom(go.importObject, () => starting, () => this.memory);
+    clockFromDateNow(go);
     // A Go program that exits (os.Exit, an unrecovered panic, a fatal error)
     // or traps can answer nothing more: fail what it holds, start afresh.
     go.exit = (code) => this.die(`the Go program exited with code ${code}`);
@@ -341,6 +342,25 @@ function seedFromMathRandom(importObject, starting, memory) {
     if (!starting()) return randomGet(ptr, len);
     fill(ptr >>> 0, len >>> 0);
     return 0;
+  };
+}
+
+// clockFromDateNow makes the Go runtime's monotonic clock (the standard Go's
+// runtime.nanotime1, TinyGo's runtime.ticks, which is its wall clock too)
+// read Date.now(). wasm_exec.js reads Date.now() - performance.now() as its
+// time origin when a Go is made, and at module scope workerd's
+// performance.now() reads 0: both clocks would then run the time since 1970
+// ahead. In an event workerd's performance.now() reads what Date.now() does.
+function clockFromDateNow(go) {
+  const gojs = go.importObject.gojs;
+  if (go.importObject.wasi_snapshot_preview1 !== undefined) {
+    gojs["runtime.ticks"] = () => BigInt(Date.now() * 1e6); // TinyGo: nanoseconds
+    return;
+  }
+  gojs["runtime.nanotime1"] = (sp) => { // the standard Go: an int64 at sp + 8
+    const ns = Date.now() * 1e6;
+    go.mem.setUint32((sp >>> 0) + 8, ns, true);
+    go.mem.setUint32((sp >>> 0) + 12, Math.floor(ns / 4294967296), true);
   };
 }
 
