@@ -19,7 +19,7 @@ import (
 func TestSmoke(t *testing.T) {
 	var out strings.Builder
 	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, floor: true, breakdown: false, d1: false, cold: 1, soak: 400, out: &out}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
 	if err != nil {
