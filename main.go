@@ -10,11 +10,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/d1"
 	"github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/isolate"
 	"github.com/orderintake/edge/queue"
@@ -59,5 +63,29 @@ func main() {
 	service := intake.New(intake.Config{Settings: settings, Misconfigured: misconfigured, Store: store,
 		Statuses: namespace, Queue: orders, Fetch: isolate.Fetch, Log: isolate.Console})
 	isolate.Serve(service, isolate.Options{MaxBodyBytes: intake.MaxReadBytes, Headers: intake.RequestHeaders,
-		Scheduled: cleanup, Queue: service.Consume})
+		Scheduled: cleanup, Queue: service.Consume, InternalError: intake.InternalErrorBody(),
+		WarmUp: warmUp(settings), WarmUpRequests: warmUpRequests()})
+}
+
+// warmUp is the order handler over a memory store, open to every client,
+// logging nothing and placing with no gateway: what the runtime rehearses
+// as it starts (isolate.Options.WarmUp).
+func warmUp(settings intake.Settings) http.Handler {
+	settings.Clients = nil
+	settings.PlacementURL = ""
+	return intake.New(intake.Config{Settings: settings, Store: memory.New(time.Now), Log: io.Discard})
+}
+
+// warmUpRequests are a new order, its replay, an invalid order and a health
+// check.
+func warmUpRequests() []*http.Request {
+	var requests []*http.Request
+	for _, body := range []string{`{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"hold","quantity":1}`} {
+		r, _ := http.NewRequest(http.MethodPost, "https://warm.up/orders", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", "warm-up")
+		requests = append(requests, r)
+	}
+	health, _ := http.NewRequest(http.MethodGet, "https://warm.up/healthz", nil)
+	return append(requests, health)
 }

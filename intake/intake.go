@@ -128,6 +128,15 @@ func New(cfg Config) *Service {
 		Retention: s.ResultTTL, Now: cfg.Now, Cache: idempotency.NewResultCache(s.ResultCacheEntries)}}
 }
 
+// internalError is the answer to a request that failed inside: a panic in
+// the intake, or one the glue answers for Go (InternalErrorBody).
+var internalError = &idempotency.Problem{Status: http.StatusInternalServerError, Code: "internal_error",
+	Detail: "An internal error occurred. Retrying with the same Idempotency-Key is safe."}
+
+// InternalErrorBody is the problem details body of a 500 internal_error, for
+// the glue to answer when Go gives no answer (isolate.Options.InternalError).
+func InternalErrorBody() []byte { return problems.Response(internalError).Body }
+
 // ServeHTTP answers one request and logs the intake's; a panic becomes a 500
 // internal_error, never a runtime trace.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -143,10 +152,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Service) route(w http.ResponseWriter, r *http.Request) (line *logLine) {
 	defer func() {
 		if p := recover(); p != nil {
-			internal := &idempotency.Problem{Status: http.StatusInternalServerError, Code: "internal_error",
-				Detail: "An internal error occurred. Retrying with the same Idempotency-Key is safe."}
-			answer(w, internal)
-			line = &logLine{Event: "internal_error", Status: internal.Status, Code: internal.Code, Error: fmt.Sprintf("panic: %v", p)}
+			answer(w, internalError)
+			line = &logLine{Event: "internal_error", Status: internalError.Status, Code: internalError.Code, Error: fmt.Sprintf("panic: %v", p)}
 		}
 	}()
 	switch r.URL.Path {
