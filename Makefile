@@ -13,7 +13,7 @@ else ifneq ($(wildcard $(CURDIR)/.tinygo/installed),)
 TINYGO_CMD := XDG_CACHE_HOME=$(CURDIR)/.tinygo/cache $(CURDIR)/.tinygo/bin/tinygo
 endif
 
-.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
+.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test services bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
 
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
@@ -87,10 +87,12 @@ dev-strict-queue: $(WRANGLER)
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --env strict-queue --ip 127.0.0.1 --port $(PORT) --test-scheduled --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
-## test: vet and staticcheck; native tests; then the end-to-end suite against
-## the Wasm build under the pinned wrangler dev (workerd, local KV and D1), and
-## once more against the TinyGo build when TinyGo is available (`make tinygo`)
-test: $(WRANGLER)
+## test: vet and staticcheck; native tests (the PostgreSQL and Redis stores
+## against servers they start, installed by `make services`); then the
+## end-to-end suite against the Wasm build under the pinned wrangler dev
+## (workerd, local KV and D1), and once more against the TinyGo build when
+## TinyGo is available (`make tinygo`)
+test: $(WRANGLER) services
 	go vet ./...
 	go vet -tags e2e ./...
 	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./idempotency/... ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
@@ -108,6 +110,11 @@ ifneq ($(TINYGO_CMD),)
 else
 	@echo "No TinyGo (make tinygo installs one): the end-to-end suite ran on the standard Go build only."
 endif
+
+## services: install PostgreSQL and Redis from apt when missing (the native
+## stores' tests start their own servers from them; scripts/services/install.sh)
+services:
+	scripts/services/install.sh
 
 ## bench: measure the worker against a JavaScript floor under the pinned
 ## wrangler dev (scripts/bench; figures in BENCHMARKS.md), its TinyGo build
