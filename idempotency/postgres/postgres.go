@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,7 +58,9 @@ const (
 	// sqlClaim is the whole claim: the insert, the conflict and the
 	// takeover of a dead row run as one statement, so of two concurrent
 	// claims exactly one changes a row. A claim's expires_at is its lease
-	// end, so "dead" is one condition for claims and results alike.
+	// end, so "dead" is one condition for claims and results alike. The
+	// claim's own row counts as won, so that the statement can be sent again
+	// when the connection broke before its answer came.
 	sqlClaim = `
 		INSERT INTO idempotency_records AS r (record_key, fingerprint, claim_id, claimed_at, lease_until, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $5)
@@ -65,7 +68,7 @@ const (
 			fingerprint = excluded.fingerprint, claim_id = excluded.claim_id,
 			claimed_at = excluded.claimed_at, lease_until = excluded.lease_until, expires_at = excluded.expires_at,
 			status = NULL, header = NULL, body = NULL, completed_at = NULL
-		WHERE r.expires_at <= $6`
+		WHERE r.expires_at <= $6 OR r.claim_id = excluded.claim_id AND r.status IS NULL`
 
 	sqlHolder = `
 		SELECT fingerprint, claim_id, claimed_at, lease_until
@@ -104,8 +107,10 @@ func (s *Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *i
 		completedAt *time.Time
 		expiresAt   time.Time
 	)
-	err := s.DB.QueryRow(ctx, sqlLookup, key, s.now()).
-		Scan(&c.Fingerprint, &c.ID, &c.ClaimedAt, &c.LeaseUntil, &status, &header, &body, &completedAt, &expiresAt)
+	err := s.queryRow(ctx, func(db DB) error {
+		return db.QueryRow(ctx, sqlLookup, key, s.now()).
+			Scan(&c.Fingerprint, &c.ID, &c.ClaimedAt, &c.LeaseUntil, &status, &header, &body, &completedAt, &expiresAt)
+	})
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil, nil
@@ -129,7 +134,7 @@ func (s *Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *i
 // Claim runs the atomic claim. When it loses, a second read reports the
 // claim holding the key, if a claim (not a result) does.
 func (s *Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
-	tag, err := s.DB.Exec(ctx, sqlClaim, key, c.Fingerprint, c.ID, c.ClaimedAt, c.LeaseUntil, s.now())
+	tag, err := s.exec(ctx, sqlClaim, key, c.Fingerprint, c.ID, c.ClaimedAt, c.LeaseUntil, s.now())
 	if err != nil {
 		return false, nil, err
 	}
@@ -137,7 +142,9 @@ func (s *Store) Claim(ctx context.Context, key string, c idempotency.Claim) (boo
 		return true, &c, nil
 	}
 	var holder idempotency.Claim
-	err = s.DB.QueryRow(ctx, sqlHolder, key).Scan(&holder.Fingerprint, &holder.ID, &holder.ClaimedAt, &holder.LeaseUntil)
+	err = s.queryRow(ctx, func(db DB) error {
+		return db.QueryRow(ctx, sqlHolder, key).Scan(&holder.Fingerprint, &holder.ID, &holder.ClaimedAt, &holder.LeaseUntil)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil, nil // a result holds it, or the holder is gone already
 	}
@@ -152,7 +159,8 @@ func (s *Store) Claim(ctx context.Context, key string, c idempotency.Claim) (boo
 // when c no longer holds the key.
 func (s *Store) Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result) error {
 	var done bool
-	if err := s.DB.QueryRow(ctx, sqlComplete, completeArgs(key, c, r)...).Scan(&done); err != nil {
+	err := s.queryRow(ctx, func(db DB) error { return db.QueryRow(ctx, sqlComplete, completeArgs(key, c, r)...).Scan(&done) })
+	if err != nil {
 		return err
 	}
 	if !done {
@@ -191,7 +199,7 @@ func completeArgs(key string, c idempotency.Claim, r idempotency.Result) []any {
 
 // Release deletes claim c, if it still holds key.
 func (s *Store) Release(ctx context.Context, key string, c idempotency.Claim) error {
-	_, err := s.DB.Exec(ctx, sqlRelease, key, c.ID)
+	_, err := s.exec(ctx, sqlRelease, key, c.ID)
 	return err
 }
 
@@ -221,6 +229,45 @@ func (s *Store) DeleteExpired(ctx context.Context, batch, maxBatches int) (int, 
 		}
 	}
 	return total, nil
+}
+
+// Every statement of Lookup, Claim, Complete and Release can be sent twice
+// with the same effect as once. So when one fails because its connection
+// broke (the server restarted, an administrator or a failover ended its
+// connections), the store sends it once more, on a fresh connection: a
+// pool's other idle connections are most likely broken too, and are closed
+// first (pgxpool.Pool.Reset).
+
+func (s *Store) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := s.DB.Exec(ctx, sql, args...)
+	if s.connectionLost(ctx, err) {
+		tag, err = s.DB.Exec(ctx, sql, args...)
+	}
+	return tag, err
+}
+
+func (s *Store) queryRow(ctx context.Context, scan func(DB) error) error {
+	err := scan(s.DB)
+	if s.connectionLost(ctx, err) {
+		err = scan(s.DB)
+	}
+	return err
+}
+
+// connectionLost reports whether err is the loss of the connection rather
+// than the server's answer to the statement, and if so resets the pool.
+func (s *Store) connectionLost(ctx context.Context, err error) bool {
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil || errors.Is(err, pgx.ErrNoRows) || ctx.Err() != nil:
+		return false
+	case errors.As(err, &pgErr) && !strings.HasPrefix(pgErr.Code, "57P") && !strings.HasPrefix(pgErr.Code, "08"):
+		return false // the server's answer: an error of the statement
+	}
+	if pool, ok := s.DB.(interface{ Reset() }); ok {
+		pool.Reset()
+	}
+	return true
 }
 
 func (s *Store) now() time.Time {

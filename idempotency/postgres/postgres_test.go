@@ -244,3 +244,66 @@ func TestCompleteTxCommitsWithTheBusinessWrite(t *testing.T) {
 		})
 	}
 }
+
+// Crash-like cases on a server of the test's own: connections ended by the
+// server (pg_terminate_backend), and an immediate shutdown (SIGQUIT) and
+// restart with a claim in flight.
+func TestCrashes(t *testing.T) {
+	t.Parallel()
+	storetest.RunCrashes(t, func(t *testing.T) storetest.Server {
+		server := testservers.StartPostgres(t)
+		return storetest.Server{
+			NewStore: func(t *testing.T, clock *kvstore.Clock) idempotency.Store {
+				return postgres.New(open(t, server.URL), clock.Now)
+			},
+			DropConnections: func(t testing.TB) {
+				ctx := context.Background()
+				conn, err := pgx.Connect(ctx, server.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close(ctx)
+				var ended int
+				err = conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+					WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`).Scan(&ended)
+				if err != nil {
+					t.Fatalf("ended %d connections: %v", ended, err)
+				}
+			},
+			Restart: server.Restart,
+		}
+	})
+}
+
+// The store sends a statement again when its connection broke before the
+// answer came: a claim, a completion or a release sent twice does what it
+// does once.
+func TestStatementsSentTwiceDoWhatTheyDoOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := kvstore.NewClock(storetest.Start)
+	store, _ := newStore(t, clock)
+	c := idempotency.Claim{Fingerprint: "fp", ID: "c1", ClaimedAt: clock.Now(), LeaseUntil: clock.Now().Add(storetest.Lease)}
+	r := idempotency.Result{Fingerprint: "fp", Status: 201, Body: "placed", CompletedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	for i := range 2 {
+		if won, _, err := store.Claim(ctx, "k", c); !won || err != nil {
+			t.Fatalf("Claim, sent %d times: won %v, %v", i+1, won, err)
+		}
+	}
+	for i := range 2 {
+		if err := store.Complete(ctx, "k", c, r); err != nil {
+			t.Fatalf("Complete, sent %d times: %v", i+1, err)
+		}
+	}
+	for i := range 2 {
+		if err := store.Release(ctx, "k", c); err != nil {
+			t.Fatalf("Release, sent %d times: %v", i+1, err)
+		}
+	}
+	if won, _, err := store.Claim(ctx, "k", c); won || err != nil {
+		t.Errorf("Claim of a completed key by its own claim: won %v, %v; want it to lose", won, err)
+	}
+	if got, _, err := store.Lookup(ctx, "k"); err != nil || got == nil || got.Body != "placed" {
+		t.Errorf("Lookup = %+v, %v; want the result", got, err)
+	}
+}

@@ -70,8 +70,11 @@ if not ok or claim.claimId ~= ARGV[1] then return 0 end
 
 var (
 	// completeScript replaces the claim ARGV[1] with the result ARGV[2],
-	// kept ARGV[3] milliseconds.
-	completeScript = redis.NewScript(holdsClaim + `
+	// kept ARGV[3] milliseconds; it is done already when the key holds that
+	// very result (the script ran, and its answer was lost with the
+	// connection, and go-redis sent it again).
+	completeScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[2] then return 1 end` + holdsClaim + `
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1`)
 
@@ -158,6 +161,8 @@ func (s *Store) Claim(ctx context.Context, key string, c idempotency.Claim) (boo
 			return false, nil, err
 		case result != nil:
 			return false, nil, nil
+		case holder != nil && holder.ID == c.ID:
+			return true, &c, nil // this SET, sent again after its answer was lost
 		case holder != nil:
 			return false, holder, nil
 		}
