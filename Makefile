@@ -19,6 +19,10 @@ endif
 # stores, whose tests start servers.
 WASM_IDEMPOTENCY := ./idempotency/ ./idempotency/d1/ ./idempotency/kv/ ./idempotency/memory/ ./idempotency/storetest/
 
+# The end-to-end tests that run against the native server too: those that
+# need no wrangler state (scripts/e2e/native_test.go).
+NATIVE_E2E := ^(TestIdempotencyKeyHeader|TestContentType|TestBodySize|TestMalformedJSON|TestInvalidOrder|TestWholeNumberForms|TestRejectionStoresNothing|TestCheckOrder|TestUnauthorized|TestClientScope|TestOrderClientRacesADuplicate|TestOrderClientWithClientAuth|TestGatewayPlacesOnceAndReplays|TestGatewayRefusalIsStoredAndReplayed|TestGatewayFailsTwiceThenPlaces|TestGatewayHangIsCutAtTheTimeout|TestGatewayStrictConcurrentDuplicatesCallOnce|TestReceiptAndReplay|TestLogOmitsTheOrder|TestOrderIDsDiffer|TestLimitOrders|TestMisconfigured|TestConcurrentDuplicatesStrict|TestHealthz|TestNotFound|TestMethodNotAllowed|TestStrictReceiptReplayReuse|TestSubmitOrderScript)$$
+
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
 # benchmarks build a fixture on the same glue).
@@ -94,8 +98,9 @@ dev-strict-queue: $(WRANGLER)
 ## test: vet and staticcheck; native tests (the PostgreSQL and Redis stores
 ## against servers they start, installed by `make services`); then the
 ## end-to-end suite against the Wasm build under the pinned wrangler dev
-## (workerd, local KV and D1), and once more against the TinyGo build when
-## TinyGo is available (`make tinygo`)
+## (workerd, local KV and D1), its contract checks against the native server
+## (cmd/orders-server) on memory, PostgreSQL and Redis, and the suite once
+## more against the TinyGo build when TinyGo is available (`make tinygo`)
 test: $(WRANGLER) services
 	go vet ./...
 	go vet -tags e2e ./...
@@ -106,6 +111,11 @@ test: $(WRANGLER) services
 	scripts/staticcheck.sh
 	go test -race -count=1 ./...
 	TINYGO= go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
+	@# The same checks against the native server, on each store
+	@# (scripts/e2e/native_test.go says which, and why not the others).
+	for store in memory postgres redis; do \
+		E2E_NATIVE_STORE=$$store go test -tags e2e -count=1 -run '$(NATIVE_E2E)' ./scripts/e2e/ || exit 1; \
+	done
 ifneq ($(TINYGO_CMD),)
 	@# The TestLauncher tests check scripts/internal/devserver, not the build
 	@# (the run above covers them); with TinyGo their rebuilds in
@@ -159,7 +169,7 @@ d1-database: $(WRANGLER)
 	$(WRANGLER) d1 create $(D1_NAME)
 
 clean:
-	rm -rf build build-faults build-tinygo build-faults-tinygo
+	rm -rf build build-faults build-tinygo build-faults-tinygo build-native
 
 $(WRANGLER): package-lock.json
 	npm ci --no-audit --no-fund

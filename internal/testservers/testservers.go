@@ -40,24 +40,35 @@ import (
 const startTimeout = 2 * time.Minute
 
 // shared are the servers of the whole test binary, started on first use and
-// stopped by Main.
+// stopped by Stop.
 var shared struct {
 	mu       sync.Mutex
 	postgres *Server
 	redis    *Server
 	errs     map[string]error
 	started  []*Server
+	atStop   []func()
 }
 
-// Main runs the tests and then stops every server this package started.
+// Main runs the tests, then Stop, and exits.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop drops what PostgresUntilStop created and stops every server this
+// package started: for a TestMain of its own, after m.Run.
+func Stop() {
 	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	for _, f := range shared.atStop {
+		f()
+	}
 	for _, s := range shared.started {
 		s.Stop()
 	}
-	shared.mu.Unlock()
-	os.Exit(code)
+	shared.atStop, shared.started = nil, nil
 }
 
 // Server is a server this package started.
@@ -80,6 +91,23 @@ type Server struct {
 // made the connection's search_path, and dropped when the test ends.
 func Postgres(t testing.TB) string {
 	t.Helper()
+	return postgresSchema(t, t.Cleanup)
+}
+
+// PostgresUntilStop is Postgres for a server that outlives the test that
+// starts it (the end-to-end suite's): its schema is dropped by Stop.
+func PostgresUntilStop(t testing.TB) string {
+	t.Helper()
+	return postgresSchema(t, func(drop func()) {
+		shared.mu.Lock()
+		defer shared.mu.Unlock()
+		shared.atStop = append(shared.atStop, drop)
+	})
+}
+
+// postgresSchema creates a schema and has dropAt drop it.
+func postgresSchema(t testing.TB, dropAt func(func())) string {
+	t.Helper()
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
 		base = sharedServer(t, "postgres", &shared.postgres, func() (*Server, error) { return startPostgres() }).URL
@@ -95,7 +123,7 @@ func Postgres(t testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("creating the test's schema: %v", err)
 	}
-	t.Cleanup(func() {
+	dropAt(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if conn, err := pgx.Connect(ctx, base); err == nil {

@@ -3,7 +3,9 @@
 // Package devserver runs the worker on the real Workers runtime, workerd, via
 // the project's pinned `wrangler dev`, for the end-to-end suite, the race
 // script and benchmarks. Each Server is one wrangler process group with its
-// own ports, its own copy of the build and its own local KV state.
+// own ports, its own copy of the build and its own local KV state. With
+// Options.Native it runs the native server (cmd/orders-server) instead, on
+// the store it is given, so that the same checks run against both.
 //
 // Processes: Stop kills the whole process group. Start also installs a
 // handler that stops every live Server on SIGINT, SIGTERM or SIGHUP and then
@@ -65,6 +67,11 @@ type Options struct {
 	// isolate/faults.go (make build TAGS=faults, into build-faults/), which
 	// make the Go runtime panic, crash or hold a request in flight.
 	Faults bool
+	// Native, when set, runs the native server (cmd/orders-server, built
+	// into build-native/) with this store URL instead of wrangler dev; Vars
+	// are its environment, and Args, Setup and wrangler's own commands do
+	// not apply.
+	Native string
 }
 
 // StrictMode returns opts for the worker in strict mode (wrangler.toml
@@ -101,6 +108,7 @@ type Server struct {
 
 	dir    string // config, build copy, state and logs; removed by Stop
 	root   string
+	native bool // the native server, not wrangler dev
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when wrangler has exited
 
@@ -117,6 +125,7 @@ const (
 	logName    = "wrangler.log"
 	configName = "wrangler.toml"
 	stateName  = "state"
+	nativeName = "orders-server"
 )
 
 // errPortTaken is a start that failed because another process bound one of
@@ -143,7 +152,12 @@ func start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	build := productBuild
-	if opts.Faults {
+	switch {
+	case opts.Native != "" && (opts.Faults || opts.WorkerDir != ""):
+		return nil, errors.New("devserver: a native server has no faults build and runs no other worker")
+	case opts.Native != "":
+		build = nativeBuild
+	case opts.Faults:
 		build = faultsBuild
 	}
 	if opts.WorkerDir == "" {
@@ -160,8 +174,13 @@ func start(opts Options) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{dir: dir, root: root, exited: make(chan struct{})}
-	if err := s.prepare(build, opts.WorkerDir, opts.Setup); err != nil {
+	s := &Server{dir: dir, root: root, exited: make(chan struct{}), native: opts.Native != ""}
+	if s.native {
+		err = withBuildLock(s.root, build.dir, syscall.LOCK_SH, s.copyFiles)
+	} else {
+		err = s.prepare(build, opts.WorkerDir, opts.Setup)
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -171,15 +190,6 @@ func start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	args := []string{"dev", "--config", s.path(configName),
-		"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
-		// Two instances cannot share the default inspector port.
-		"--inspector-port", strconv.Itoa(ports[1]),
-		"--persist-to", s.path(stateName)}
-	for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
-		args = append(args, "--var", name+":"+opts.Vars[name])
-	}
-	args = append(args, opts.Args...)
 
 	logFile, err := os.Create(s.path(logName))
 	if err != nil {
@@ -187,7 +197,24 @@ func start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own copy
-	s.cmd = s.wranglerCmd(context.Background(), args...)
+	if s.native {
+		s.cmd = exec.Command(s.path(nativeName), "-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-store", opts.Native)
+		s.cmd.Dir = s.dir
+		s.cmd.Env = os.Environ()
+		for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
+			s.cmd.Env = append(s.cmd.Env, name+"="+opts.Vars[name])
+		}
+	} else {
+		args := []string{"dev", "--config", s.path(configName),
+			"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
+			// Two instances cannot share the default inspector port.
+			"--inspector-port", strconv.Itoa(ports[1]),
+			"--persist-to", s.path(stateName)}
+		for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
+			args = append(args, "--var", name+":"+opts.Vars[name])
+		}
+		s.cmd = s.wranglerCmd(context.Background(), append(args, opts.Args...)...)
+	}
 	// A file rather than a pipe: Wait then returns when wrangler exits, not
 	// when every grandchild holding the pipe has gone.
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
@@ -310,7 +337,7 @@ func (s *Server) waitHealthy(timeout time.Duration, status int) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("wrangler dev exited before %s/healthz answered %d (%v)", s.URL, status, s.cmd.ProcessState)
+			return fmt.Errorf("%s exited before %s/healthz answered %d (%v)", filepath.Base(s.cmd.Path), s.URL, status, s.cmd.ProcessState)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -404,6 +431,9 @@ func (s *Server) LogPath() string { return s.path(logName) }
 // serves requests can make the worker's own storage calls fail (SQLITE_BUSY),
 // so keep such commands apart from traffic.
 func (s *Server) Wrangler(ctx context.Context, args ...string) ([]byte, error) {
+	if s.native {
+		return nil, errors.New("devserver: the native server has no wrangler state (its store is Options.Native)")
+	}
 	args = append(args, "--config", s.path(configName), "--local", "--persist-to", s.path(stateName))
 	cmd := s.wranglerCmd(ctx, args...)
 	var stderr bytes.Buffer
@@ -466,15 +496,17 @@ func sweepStale() {
 
 // build is one way of building the worker, into its own directory.
 type build struct {
-	dir  string // under the repository root
-	tags string // Go build tags
-	once sync.Once
-	err  error
+	dir    string // under the repository root
+	tags   string // Go build tags
+	native bool   // go build ./cmd/orders-server, not make build
+	once   sync.Once
+	err    error
 }
 
 var (
 	productBuild = &build{dir: buildDir("build")}
 	faultsBuild  = &build{dir: buildDir("build-faults"), tags: "faults"}
+	nativeBuild  = &build{dir: "build-native", native: true}
 )
 
 // buildDir gives a TinyGo build (TINYGO=1 in the environment, which `make
@@ -488,12 +520,19 @@ func buildDir(dir string) string {
 }
 
 // make installs the pinned wrangler when node_modules is missing and runs
-// `make build` into b.dir, once per process; Start calls it.
+// `make build` into b.dir (for the native server, go build), once per
+// process; Start calls it.
 func (b *build) make() error {
 	b.once.Do(func() {
 		root, err := RepoRoot()
 		if err != nil {
 			b.err = err
+			return
+		}
+		if b.native {
+			b.err = withBuildLock(root, b.dir, syscall.LOCK_EX, func(dir string) error {
+				return run(root, "go", "build", "-o", filepath.Join(dir, nativeName), "./cmd/orders-server")
+			})
 			return
 		}
 		if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
@@ -582,10 +621,15 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// copyFile copies a file, an executable one (the native server) as such.
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(to, b, 0o644)
+	info, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644|info.Mode().Perm()&0o111)
 }
