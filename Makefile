@@ -169,7 +169,7 @@ d1-database: $(WRANGLER)
 	$(WRANGLER) d1 create $(D1_NAME)
 
 clean:
-	rm -rf build build-faults build-tinygo build-faults-tinygo build-native
+	rm -rf build build-faults build-tinygo build-faults-tinygo build-native-*
 
 $(WRANGLER): package-lock.json
 	npm ci --no-audit --no-fund

@@ -110,7 +110,7 @@ func postgresSchema(t testing.TB, dropAt func(func())) string {
 	t.Helper()
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
-		base = sharedServer(t, "postgres", &shared.postgres, func() (*Server, error) { return startPostgres() }).URL
+		base = sharedServer(t, "postgres", &shared.postgres, NewPostgres).URL
 	}
 	schema := fmt.Sprintf("test_%d_%d", os.Getpid(), nextID())
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
@@ -141,7 +141,7 @@ func Redis(t testing.TB) (url, prefix string) {
 	t.Helper()
 	base := os.Getenv("REDIS_URL")
 	if base == "" {
-		base = sharedServer(t, "redis", &shared.redis, func() (*Server, error) { return startRedis(false) }).URL
+		base = sharedServer(t, "redis", &shared.redis, func() (*Server, error) { return NewRedis(false) }).URL
 	}
 	return base, fmt.Sprintf("test-%d-%d:", os.Getpid(), nextID())
 }
@@ -151,7 +151,7 @@ func Redis(t testing.TB) (url, prefix string) {
 // test ends.
 func StartPostgres(t testing.TB) *Server {
 	t.Helper()
-	return own(t, "postgres", startPostgres)
+	return own(t, "postgres", NewPostgres)
 }
 
 // StartRedis starts a Redis (or Valkey) of the test's own, whatever
@@ -160,7 +160,7 @@ func StartPostgres(t testing.TB) *Server {
 // before answering (appendfsync always), so that a restart keeps them.
 func StartRedis(t testing.TB, persistent bool) *Server {
 	t.Helper()
-	return own(t, "redis", func() (*Server, error) { return startRedis(persistent) })
+	return own(t, "redis", func() (*Server, error) { return NewRedis(persistent) })
 }
 
 func own(t testing.TB, kind string, start func() (*Server, error)) *Server {
@@ -243,7 +243,9 @@ func (s *Server) signal(sig syscall.Signal) {
 	s.cmd = nil
 }
 
-func startPostgres() (*Server, error) {
+// NewPostgres starts a PostgreSQL, for a program that is not a test (a
+// benchmark); the caller must Stop it.
+func NewPostgres() (*Server, error) {
 	bin, err := postgresBin()
 	if err != nil {
 		return nil, err
@@ -295,7 +297,9 @@ func startPostgres() (*Server, error) {
 	return s, nil
 }
 
-func startRedis(persistent bool) (*Server, error) {
+// NewRedis starts a Redis (or Valkey), persistent as StartRedis says, for a
+// program that is not a test; the caller must Stop it.
+func NewRedis(persistent bool) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if bin, err = exec.LookPath("valkey-server"); err != nil {

@@ -68,10 +68,13 @@ type Options struct {
 	// make the Go runtime panic, crash or hold a request in flight.
 	Faults bool
 	// Native, when set, runs the native server (cmd/orders-server, built
-	// into build-native/) with this store URL instead of wrangler dev; Vars
+	// into build-native-orders-server/) with this store URL instead of wrangler dev; Vars
 	// are its environment, and Args, Setup and wrangler's own commands do
 	// not apply.
 	Native string
+	// NativePkg, with Native, runs another main package that takes the
+	// native server's flags (-addr, -store), such as a benchmark's floor.
+	NativePkg string
 }
 
 // StrictMode returns opts for the worker in strict mode (wrangler.toml
@@ -125,7 +128,6 @@ const (
 	logName    = "wrangler.log"
 	configName = "wrangler.toml"
 	stateName  = "state"
-	nativeName = "orders-server"
 )
 
 // errPortTaken is a start that failed because another process bound one of
@@ -156,7 +158,7 @@ func start(opts Options) (*Server, error) {
 	case opts.Native != "" && (opts.Faults || opts.WorkerDir != ""):
 		return nil, errors.New("devserver: a native server has no faults build and runs no other worker")
 	case opts.Native != "":
-		build = nativeBuild
+		build = nativeBuild(opts.NativePkg)
 	case opts.Faults:
 		build = faultsBuild
 	}
@@ -198,7 +200,7 @@ func start(opts Options) (*Server, error) {
 	}
 	defer logFile.Close() // the child holds its own copy
 	if s.native {
-		s.cmd = exec.Command(s.path(nativeName), "-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-store", opts.Native)
+		s.cmd = exec.Command(s.path(build.binary), "-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-store", opts.Native)
 		s.cmd.Dir = s.dir
 		s.cmd.Env = os.Environ()
 		for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
@@ -496,18 +498,40 @@ func sweepStale() {
 
 // build is one way of building the worker, into its own directory.
 type build struct {
-	dir    string // under the repository root
-	tags   string // Go build tags
-	native bool   // go build ./cmd/orders-server, not make build
-	once   sync.Once
-	err    error
+	dir  string // under the repository root
+	tags string // Go build tags
+	// pkg, for a native server, is its main package, built with go build
+	// into dir/binary instead of make build.
+	pkg, binary string
+	once        sync.Once
+	err         error
 }
 
 var (
 	productBuild = &build{dir: buildDir("build")}
 	faultsBuild  = &build{dir: buildDir("build-faults"), tags: "faults"}
-	nativeBuild  = &build{dir: "build-native", native: true}
+
+	nativeMu     sync.Mutex
+	nativeBuilds = map[string]*build{}
 )
+
+// nativeBuild is the build of the native main package pkg (""
+// means ./cmd/orders-server), into a directory of its own,
+// build-native-<name>.
+func nativeBuild(pkg string) *build {
+	if pkg == "" {
+		pkg = "./cmd/orders-server"
+	}
+	nativeMu.Lock()
+	defer nativeMu.Unlock()
+	if b := nativeBuilds[pkg]; b != nil {
+		return b
+	}
+	name := filepath.Base(pkg)
+	b := &build{dir: "build-native-" + name, pkg: pkg, binary: name}
+	nativeBuilds[pkg] = b
+	return b
+}
 
 // buildDir gives a TinyGo build (TINYGO=1 in the environment, which `make
 // build` reads) directories of its own, so that a TinyGo run and a standard
@@ -529,9 +553,9 @@ func (b *build) make() error {
 			b.err = err
 			return
 		}
-		if b.native {
+		if b.pkg != "" {
 			b.err = withBuildLock(root, b.dir, syscall.LOCK_EX, func(dir string) error {
-				return run(root, "go", "build", "-o", filepath.Join(dir, nativeName), "./cmd/orders-server")
+				return run(root, "go", "build", "-o", filepath.Join(dir, b.binary), b.pkg)
 			})
 			return
 		}
