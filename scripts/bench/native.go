@@ -137,4 +137,3 @@ func nativeBenchStore(ctx context.Context, cfg nativeConfig, store, url string, 
 	}
 	return nil
 }
-
