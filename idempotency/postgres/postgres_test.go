@@ -274,36 +274,3 @@ func TestCrashes(t *testing.T) {
 		}
 	})
 }
-
-// The store sends a statement again when its connection broke before the
-// answer came: a claim, a completion or a release sent twice does what it
-// does once.
-func TestStatementsSentTwiceDoWhatTheyDoOnce(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clock := kvstore.NewClock(storetest.Start)
-	store, _ := newStore(t, clock)
-	c := idempotency.Claim{Fingerprint: "fp", ID: "c1", ClaimedAt: clock.Now(), LeaseUntil: clock.Now().Add(storetest.Lease)}
-	r := idempotency.Result{Fingerprint: "fp", Status: 201, Body: "placed", CompletedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
-	for i := range 2 {
-		if won, _, err := store.Claim(ctx, "k", c); !won || err != nil {
-			t.Fatalf("Claim, sent %d times: won %v, %v", i+1, won, err)
-		}
-	}
-	for i := range 2 {
-		if err := store.Complete(ctx, "k", c, r); err != nil {
-			t.Fatalf("Complete, sent %d times: %v", i+1, err)
-		}
-	}
-	for i := range 2 {
-		if err := store.Release(ctx, "k", c); err != nil {
-			t.Fatalf("Release, sent %d times: %v", i+1, err)
-		}
-	}
-	if won, _, err := store.Claim(ctx, "k", c); won || err != nil {
-		t.Errorf("Claim of a completed key by its own claim: won %v, %v; want it to lose", won, err)
-	}
-	if got, _, err := store.Lookup(ctx, "k"); err != nil || got == nil || got.Body != "placed" {
-		t.Errorf("Lookup = %+v, %v; want the result", got, err)
-	}
-}

@@ -2,9 +2,7 @@ package redis_test
 
 import (
 	"context"
-	"errors"
 	"testing"
-	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -75,37 +73,4 @@ func TestCrashes(t *testing.T) {
 			Restart: server.Restart,
 		}
 	})
-}
-
-// A command whose answer was lost with its connection is sent again by
-// go-redis: a claim, a completion or a release sent twice does what it
-// does once.
-func TestCommandsSentTwiceDoWhatTheyDoOnce(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	clock := kvstore.NewClock(storetest.Start)
-	store := newStore(t, clock)
-	c := idempotency.Claim{Fingerprint: "fp", ID: "c1", ClaimedAt: clock.Now(), LeaseUntil: clock.Now().Add(storetest.Lease)}
-	r := idempotency.Result{Fingerprint: "fp", Status: 201, Body: "placed", CompletedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
-	for i := range 2 {
-		if won, _, err := store.Claim(ctx, "k", c); !won || err != nil {
-			t.Fatalf("Claim, sent %d times: won %v, %v", i+1, won, err)
-		}
-	}
-	for i := range 2 {
-		if err := store.Complete(ctx, "k", c, r); err != nil {
-			t.Fatalf("Complete, sent %d times: %v", i+1, err)
-		}
-	}
-	if other := (idempotency.Result{Fingerprint: "fp", Status: 500, CompletedAt: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}); !errors.Is(store.Complete(ctx, "k", c, other), idempotency.ErrClaimLost) {
-		t.Error("a second, different completion of one claim was not refused")
-	}
-	for i := range 2 {
-		if err := store.Release(ctx, "k", c); err != nil {
-			t.Fatalf("Release, sent %d times: %v", i+1, err)
-		}
-	}
-	if got, _, err := store.Lookup(ctx, "k"); err != nil || got == nil || got.Body != "placed" {
-		t.Errorf("Lookup = %+v, %v; want the result", got, err)
-	}
 }

@@ -32,7 +32,10 @@ type Server struct {
 //     runs once, and its answer is stored and replayed;
 //   - the server restarted while a claim is in flight (its call died with
 //     it): the claim survives, keeps retries out until its lease ends, and
-//     then the key is run once and replayed, across a second restart too.
+//     then the key is run once and replayed, across a second restart too;
+//   - a claim, a completion and a release each sent twice, as a store or its
+//     driver sends one again when the connection broke before the answer
+//     came: each does what it does once.
 func RunCrashes(t *testing.T, start func(t *testing.T) Server) {
 	t.Helper()
 	tests := []struct {
@@ -41,6 +44,7 @@ func RunCrashes(t *testing.T, start func(t *testing.T) Server) {
 	}{
 		{"connections dropped around the claim and the completion", droppedConnections},
 		{"a server restart with a claim in flight", restartWithClaimInFlight},
+		{"calls sent twice", sentTwice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,4 +136,33 @@ func restartWithClaimInFlight(c *crash) {
 		c.t.Errorf("the retry after the second restart got %s, want %s", replay.Response.Body, first.Response.Body)
 	}
 	c.wantRuns("at the end", 1)
+}
+
+func sentTwice(c *crash) {
+	ctx := context.Background()
+	now := c.clock.Now()
+	key := crashCall.RecordKey()
+	claim := idempotency.Claim{Fingerprint: "fp", ID: "sent-twice", ClaimedAt: now, LeaseUntil: now.Add(Lease)}
+	result := idempotency.Result{Fingerprint: "fp", Status: 201, Body: "placed", CompletedAt: now, ExpiresAt: now.Add(time.Hour)}
+	for i := range 2 {
+		if won, _, err := c.store.Claim(ctx, key, claim); !won || err != nil {
+			c.t.Fatalf("Claim, sent %d times: won %v, %v", i+1, won, err)
+		}
+	}
+	for i := range 2 {
+		if err := c.store.Complete(ctx, key, claim, result); err != nil {
+			c.t.Fatalf("Complete, sent %d times: %v", i+1, err)
+		}
+	}
+	for i := range 2 {
+		if err := c.store.Release(ctx, key, claim); err != nil {
+			c.t.Fatalf("Release, sent %d times: %v", i+1, err)
+		}
+	}
+	if won, _, err := c.store.Claim(ctx, key, claim); won || err != nil {
+		c.t.Errorf("Claim of a completed key by the claim that completed it: won %v, %v; want it to lose", won, err)
+	}
+	if got, _, err := c.store.Lookup(ctx, key); err != nil || got == nil || got.Body != "placed" {
+		c.t.Errorf("Lookup = %s, %v; want the result", showResult(got), err)
+	}
 }

@@ -270,12 +270,10 @@ func NewPostgres() (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	port, err := FreePort()
+	s, port, err := newServer("postgres", dir, syscall.SIGQUIT, syscall.SIGINT)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{kind: "postgres", dir: dir, quit: syscall.SIGQUIT, stop: syscall.SIGINT,
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	s.URL = "postgres://postgres@" + s.Addr + "/postgres?sslmode=disable"
 	s.start = func() (*exec.Cmd, error) {
 		// fsync off: a crash of the server process keeps what the kernel
@@ -310,12 +308,10 @@ func NewRedis(persistent bool) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := FreePort()
+	s, port, err := newServer("redis", dir, syscall.SIGKILL, syscall.SIGTERM)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{kind: "redis", dir: dir, quit: syscall.SIGKILL, stop: syscall.SIGTERM,
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	s.URL = "redis://" + s.Addr + "/0"
 	args := []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir, "--save", "", "--daemonize", "no"}
 	if persistent {
@@ -335,6 +331,17 @@ func NewRedis(persistent bool) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newServer is a server of kind in dir on a free loopback port, not yet
+// started; on error dir is removed.
+func newServer(kind, dir string, quit, stop syscall.Signal) (*Server, int, error) {
+	port, err := FreePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, 0, err
+	}
+	return &Server{kind: kind, dir: dir, quit: quit, stop: stop, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, port, nil
 }
 
 // run starts cmd, logging to the server's directory, and waits until ready
