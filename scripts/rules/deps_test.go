@@ -20,7 +20,7 @@ func TestTheWasmBuildsLeaveTheNativeStoresOut(t *testing.T) {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
 		}
 		for _, dep := range strings.Fields(string(out)) {
-			for _, native := range []string{"github.com/jackc/pgx", "github.com/redis/go-redis", "/idempotency/postgres", "/idempotency/redis", "/internal/testservers"} {
+			for _, native := range []string{"github.com/jackc/pgx", "github.com/redis/go-redis", "/idempotency/postgres", "/idempotency/redis", "/idempotency/storeurl", "/internal/testservers"} {
 				if strings.Contains(dep, native) {
 					t.Errorf("the Wasm build of %s depends on %s", pkg, dep)
 				}
