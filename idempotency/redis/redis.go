@@ -167,8 +167,11 @@ func (s *Store) Claim(ctx context.Context, key string, c idempotency.Claim) (boo
 			return false, holder, nil
 		}
 		swapped, err := takeoverScript.Run(ctx, s.Client, []string{rkey}, raw, value, ttl).Int()
-		if err != nil || swapped == 1 {
-			return err == nil, &c, err
+		if err != nil {
+			return false, nil, err
+		}
+		if swapped == 1 {
+			return true, &c, nil
 		}
 	}
 	return false, nil, nil // the engine looks again
