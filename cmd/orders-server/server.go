@@ -15,19 +15,17 @@ import (
 )
 
 // Bounds of the server's own, beyond the intake's: the time to reach the
-// store at start, to read a request's headers and body, to answer, and to
-// finish the requests in flight at shutdown.
+// store at start, to read a request's headers and body, and to answer, which
+// is also how long a shutdown waits for the requests in flight.
 const (
 	openTimeout       = 10 * time.Second
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
-	// writeMargin is added to the gateway's timeout for the write timeout:
-	// a placement may take the whole of PLACEMENT_TIMEOUT_MS.
-	writeMargin   = 15 * time.Second
-	shutdownGrace = 30 * time.Second
-	cleanupEvery  = time.Minute
+	// writeMargin is added to the gateway's timeout for the write timeout.
+	writeMargin  = 15 * time.Second
+	cleanupEvery = time.Minute
 )
 
 // run is the whole server: it returns the process's exit status once ctx is
@@ -60,11 +58,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fail(err)
 	}
+	// The longest a request can take: a placement may use the whole of
+	// PLACEMENT_TIMEOUT_MS.
+	longest := placementTimeout + writeMargin
 	srv := &http.Server{
 		Handler:           serve(intake),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
-		WriteTimeout:      placementTimeout + writeMargin,
+		WriteTimeout:      longest,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	// Stop accepting, and wait for the requests in flight: each completes
 	// or releases its claim before the store closes.
-	graceCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	graceCtx, cancel := context.WithTimeout(context.Background(), longest)
 	defer cancel()
 	if err := srv.Shutdown(graceCtx); err != nil {
 		return fail(fmt.Errorf("shutting down: %w (requests still in flight keep their claims until their lease ends)", err))
