@@ -106,7 +106,7 @@ test: $(WRANGLER) services
 	go vet -tags e2e ./...
 	@# The packages the Wasm builds use, listed: the native stores
 	@# (idempotency/postgres, idempotency/redis) and their test servers are not.
-	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... $(WASM_IDEMPOTENCY) ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
+	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/ ./intake/ ./queue/ $(WASM_IDEMPOTENCY) ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	scripts/staticcheck.sh
 	go test -race -count=1 ./...
@@ -137,7 +137,7 @@ services:
 ## too when TinyGo is available. Not part of test.
 bench: $(WRANGLER)
 	go run ./scripts/bench $(if $(TINYGO_CMD),-tinygo)
-	go test -run '^$$' -bench . -benchmem ./order ./idempotency
+	go test -run '^$$' -bench . -benchmem ./order ./intake ./idempotency
 
 ## deploy: build and deploy to your Cloudflare account (needs `wrangler login`)
 deploy: $(WRANGLER)

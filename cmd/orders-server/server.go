@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/orderintake/edge/idempotency/storeurl"
+	"github.com/orderintake/edge/intake"
 )
 
 // Bounds of the server's own, beyond the intake's: the time to reach the
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer store.Close()
 
 	log := &lineWriter{w: stdout}
-	intake, placementTimeout := newIntake(store, getenv, log, stderr)
+	handler, placementTimeout := newIntake(store, getenv, log, stderr)
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fail(err)
@@ -62,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// PLACEMENT_TIMEOUT_MS.
 	longest := placementTimeout + writeMargin
 	srv := &http.Server{
-		Handler:           serve(intake),
+		Handler:           serve(handler),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      longest,
@@ -97,10 +98,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // the worker's glue bounds them, and its requests carried on even when the
 // client goes away, so that an order being placed is completed and its
 // answer stored for the retry, never cut off between the two.
-func serve(intake http.Handler) http.Handler {
+func serve(handler http.Handler) http.Handler {
 	return http.MaxBytesHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		intake.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
-	}), maxReadBytes)
+		handler.ServeHTTP(w, r.WithContext(context.WithoutCancel(r.Context())))
+	}), intake.MaxReadBytes)
 }
 
 // cleanupLoop deletes expired records every cleanupEvery, in one bounded

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Strict mode (README: Strict mode) keeps the same contract with the records
+// Strict mode (docs/strict-mode.md) keeps the same contract with the records
 // in D1; the state machine is shared, so this checks the D1 path end to end
 // rather than every rule again. Its race is in race_test.go.
 func TestStrictReceiptReplayReuse(t *testing.T) {
