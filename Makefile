@@ -13,7 +13,15 @@ else ifneq ($(wildcard $(CURDIR)/.tinygo/installed),)
 TINYGO_CMD := XDG_CACHE_HOME=$(CURDIR)/.tinygo/cache $(CURDIR)/.tinygo/bin/tinygo
 endif
 
-.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
+.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test services bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
+
+# The idempotency packages that build for the worker: all but the native
+# stores, whose tests start servers.
+WASM_IDEMPOTENCY := ./idempotency/ ./idempotency/d1/ ./idempotency/kv/ ./idempotency/memory/ ./idempotency/storetest/
+
+# The end-to-end tests that run against the native server too: those that
+# need no wrangler state (scripts/e2e/native_test.go).
+NATIVE_E2E := ^(TestIdempotencyKeyHeader|TestContentType|TestBodySize|TestMalformedJSON|TestInvalidOrder|TestWholeNumberForms|TestRejectionStoresNothing|TestCheckOrder|TestUnauthorized|TestClientScope|TestOrderClientRacesADuplicate|TestOrderClientWithClientAuth|TestGatewayPlacesOnceAndReplays|TestGatewayRefusalIsStoredAndReplayed|TestGatewayFailsTwiceThenPlaces|TestGatewayHangIsCutAtTheTimeout|TestGatewayStrictConcurrentDuplicatesCallOnce|TestReceiptAndReplay|TestLogOmitsTheOrder|TestOrderIDsDiffer|TestLimitOrders|TestMisconfigured|TestConcurrentDuplicatesStrict|TestHealthz|TestNotFound|TestMethodNotAllowed|TestStrictReceiptReplayReuse|TestSubmitOrderScript)$$
 
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
@@ -87,17 +95,27 @@ dev-strict-queue: $(WRANGLER)
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --env strict-queue --ip 127.0.0.1 --port $(PORT) --test-scheduled --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
-## test: vet and staticcheck; native tests; then the end-to-end suite against
-## the Wasm build under the pinned wrangler dev (workerd, local KV and D1), and
-## once more against the TinyGo build when TinyGo is available (`make tinygo`)
-test: $(WRANGLER)
+## test: vet and staticcheck; native tests (the PostgreSQL and Redis stores
+## against servers they start, installed by `make services`); then the
+## end-to-end suite against the Wasm build under the pinned wrangler dev
+## (workerd, local KV and D1), its contract checks against the native server
+## (cmd/orders-server) on memory, PostgreSQL and Redis, and the suite once
+## more against the TinyGo build when TinyGo is available (`make tinygo`)
+test: $(WRANGLER) services
 	go vet ./...
 	go vet -tags e2e ./...
-	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/ ./intake/ ./queue/ ./idempotency/... ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
+	@# The packages the Wasm builds use, listed: the native stores
+	@# (idempotency/postgres, idempotency/redis) and their test servers are not.
+	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/ ./intake/ ./queue/ $(WASM_IDEMPOTENCY) ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	scripts/staticcheck.sh
 	go test -race -count=1 ./...
 	TINYGO= go test -tags e2e -count=1 ./scripts/e2e/ ./scripts/bench/
+	@# The same checks against the native server, on each store
+	@# (scripts/e2e/native_test.go says which, and why not the others).
+	for store in memory postgres redis; do \
+		E2E_NATIVE_STORE=$$store go test -tags e2e -count=1 -run '$(NATIVE_E2E)' ./scripts/e2e/ || exit 1; \
+	done
 ifneq ($(TINYGO_CMD),)
 	@# The TestLauncher tests check scripts/internal/devserver, not the build
 	@# (the run above covers them); with TinyGo their rebuilds in
@@ -108,6 +126,11 @@ ifneq ($(TINYGO_CMD),)
 else
 	@echo "No TinyGo (make tinygo installs one): the end-to-end suite ran on the standard Go build only."
 endif
+
+## services: install PostgreSQL and Redis from apt when missing (the native
+## stores' tests start their own servers from them; scripts/services/install.sh)
+services:
+	scripts/services/install.sh
 
 ## bench: measure the worker against a JavaScript floor under the pinned
 ## wrangler dev (scripts/bench; figures in BENCHMARKS.md), its TinyGo build
@@ -146,7 +169,7 @@ d1-database: $(WRANGLER)
 	$(WRANGLER) d1 create $(D1_NAME)
 
 clean:
-	rm -rf build build-faults build-tinygo build-faults-tinygo
+	rm -rf build build-faults build-tinygo build-faults-tinygo build-native-*
 
 $(WRANGLER): package-lock.json
 	npm ci --no-audit --no-fund

@@ -134,7 +134,8 @@ func (e *Engine) Do(ctx context.Context, call Call, fn Func) Outcome {
 		return out
 	}
 
-	resp, fnErr := fn(ctx)
+	held := Held{Key: key, Claim: claim, Retention: e.retention()}
+	resp, fnErr := fn(context.WithValue(ctx, heldKey{}, held))
 	if fnErr != nil {
 		// Retryable: free the key so that a retry runs fn again. A claim
 		// that cannot be deleted (or is no longer ours) ends with its lease.
@@ -145,9 +146,7 @@ func (e *Engine) Do(ctx context.Context, call Call, fn Func) Outcome {
 	}
 	// Final: the caller gets the response even if it cannot be stored; the
 	// claim then keeps retries out until its lease ends.
-	completed := e.now()
-	result := Result{Fingerprint: call.Fingerprint, Status: resp.Status, Header: resp.Header,
-		Body: string(resp.Body), CompletedAt: completed, ExpiresAt: completed.Add(e.retention())}
+	result := held.Result(resp, e.now())
 	out := Outcome{Kind: Executed, Response: resp, Final: true}
 	if err := e.Store.Complete(ctx, key, claim, result); err != nil {
 		out.Err = fmt.Errorf("storing the result: %w", err)
@@ -155,6 +154,34 @@ func (e *Engine) Do(ctx context.Context, call Call, fn Func) Outcome {
 		e.Cache.put(key, &result)
 	}
 	return out
+}
+
+// Held is the claim a call holds while its function runs. A store that can
+// join the function's own transaction (postgres.Store.CompleteTx) stores the
+// result with it, so that the function's writes and its stored answer
+// commit together or not at all; Do's own Complete then finds the result
+// already stored by this claim.
+type Held struct {
+	// Key is the call's record key (Call.RecordKey).
+	Key   string
+	Claim Claim
+	// Retention is how long the result is to be kept (Engine.Retention).
+	Retention time.Duration
+}
+
+// Result is the record of resp completed at now, as Do stores it.
+func (h Held) Result(resp Response, now time.Time) Result {
+	return Result{Fingerprint: h.Claim.Fingerprint, Status: resp.Status, Header: resp.Header,
+		Body: string(resp.Body), CompletedAt: now, ExpiresAt: now.Add(h.Retention)}
+}
+
+type heldKey struct{}
+
+// HeldFrom returns the claim held by the call whose function was given ctx
+// (or a context derived from it).
+func HeldFrom(ctx context.Context) (Held, bool) {
+	h, ok := ctx.Value(heldKey{}).(Held)
+	return h, ok
 }
 
 // answerFromRecords answers from what is stored under key, or from the

@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/kvstore"
@@ -112,11 +111,11 @@ func decodeResultRecord(raw, kvKey string) (*idempotency.Result, error) {
 
 // WriteResult stores r under key for ttl, and at least KV's 60-second floor.
 func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result, ttl time.Duration) error {
-	record := resultRecord{Result: r}
-	if !utf8.ValidString(r.Body) {
-		record.Body, record.BodyBase64 = "", base64.StdEncoding.EncodeToString([]byte(r.Body))
+	raw, err := EncodeResult(r)
+	if err != nil {
+		return err
 	}
-	return s.write(ctx, ResultPrefix+key, &record, max(kvstore.MinTTLSeconds, idempotency.CeilSeconds(ttl)))
+	return s.KV.Put(ctx, ResultPrefix+key, string(raw), max(kvstore.MinTTLSeconds, idempotency.CeilSeconds(ttl)))
 }
 
 // resultRecord is a result as KV stores it. A JSON string holds only UTF-8,
@@ -155,14 +154,6 @@ func decodeRecord[T any](raw, key string, decode func(*T) bool) (*T, error) {
 		return nil, fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, key)
 	}
 	return &record, nil
-}
-
-func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int) error {
-	raw, err := marshalRecord(record)
-	if err != nil {
-		return err
-	}
-	return s.KV.Put(ctx, key, string(raw), ttlSeconds)
 }
 
 // validClaim accepts a claim without a fingerprint (a call whose key alone

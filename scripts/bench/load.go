@@ -112,6 +112,18 @@ func send(ctx context.Context, client *http.Client, baseURL string, req request,
 	return resp.StatusCode, err
 }
 
+// medianStats is the median of each figure over runs.
+func medianStats(runs []stats) stats {
+	var rps []float64
+	var p50, p99, cpu []time.Duration
+	var n []int
+	for _, r := range runs {
+		rps, p50, p99, n = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(n, r.n)
+		cpu = append(cpu, r.cpu)
+	}
+	return stats{rps: median(rps), p50: median(p50), p99: median(p99), n: median(n), cpu: median(cpu)}
+}
+
 // percentile of sorted latencies, nearest rank.
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {

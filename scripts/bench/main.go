@@ -22,6 +22,7 @@
 //	go run ./scripts/bench -gateway 200    # what the order gateway adds to a new order
 //	go run ./scripts/bench -queue 200      # queue mode against inline placement through the gateway
 //	go run ./scripts/bench -queue 200 -gateway-delay 200ms   # … through a slow gateway
+//	go run ./scripts/bench -native         # the native server on memory, Redis and PostgreSQL against its floor
 package main
 
 import (
@@ -180,6 +181,7 @@ func main() {
 	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (docs/downstreams.md#the-order-gateway)")
 	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (docs/queue-mode.md)")
 	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
+	native := flag.Bool("native", false, "instead, measure the native server (cmd/orders-server) on memory, Redis and PostgreSQL against a net/http floor making the same store calls, at -duration and -runs")
 	flag.Parse()
 	if *seedOnly {
 		cfg.floor, cfg.breakdown, cfg.d1, cfg.unlogged = false, false, false, false
@@ -188,6 +190,13 @@ func main() {
 	defer stop()
 	if *gateway > 0 {
 		if err := gatewayLatency(ctx, *gateway, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *native {
+		if err := nativeBench(ctx, nativeConfig{duration: cfg.duration, runs: cfg.runs, concs: cfg.concs}, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -588,14 +597,7 @@ func report(cfg config, res *result) {
 	med := func(target, name string, conc int) (st stats, ok bool) {
 		for _, j := range res.jobs {
 			if j.target == target && j.name == name && j.conc == conc {
-				var rps []float64
-				var p50, p99, cpu []time.Duration
-				var n []int
-				for _, r := range j.runs {
-					rps, p50, p99, n = append(rps, r.rps), append(p50, r.p50), append(p99, r.p99), append(n, r.n)
-					cpu = append(cpu, r.cpu)
-				}
-				return stats{rps: median(rps), p50: median(p50), p99: median(p99), n: median(n), cpu: median(cpu)}, true
+				return medianStats(j.runs), true
 			}
 		}
 		return stats{}, false

@@ -53,3 +53,19 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("report lacks the replay row:\n%s", out.String())
 	}
 }
+
+// TestNativeSmoke runs the native server's measurements for a few
+// milliseconds each, on every store, so that they cannot rot: every answer
+// must have its path's status, and every row must be there.
+func TestNativeSmoke(t *testing.T) {
+	var out strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := nativeBench(ctx, nativeConfig{duration: 40 * time.Millisecond, runs: 1, concs: []int{1}}, &out); err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Count(out.String(), "| new order (201) | 1 |") + strings.Count(out.String(), "| replay (200) | 1 |")
+	if want := len(nativeStores) * 2 * len(nativeTargets); rows != want {
+		t.Errorf("%d rows, want %d:\n%s", rows, want, out.String())
+	}
+}

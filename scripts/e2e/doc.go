@@ -6,7 +6,10 @@
 //
 //	go test -tags e2e -count=1 ./scripts/e2e/
 //
-// A few wrangler instances are shared by all tests (main_test.go). States a
+// A few wrangler instances are shared by all tests (main_test.go). With
+// E2E_NATIVE_STORE set, they are the native server (cmd/orders-server) on
+// that store instead, for the tests that need no wrangler state
+// (native_test.go). States a
 // client cannot produce on purpose are set up behind the worker's back, in
 // its local KV: a live or expired claim and corrupt records are written with
 // wrangler's own kv commands, a lost result write is a deleted result, and a

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/intake"
+	"github.com/orderintake/edge/internal/testservers"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
@@ -79,6 +80,7 @@ func (w *worker) get(t *testing.T) *worker {
 		if w.gateway {
 			w.opts.Vars["PLACEMENT_URL"] = standIn().URL + "/orders"
 		}
+		w.opts = nativeOptions(t, w.opts)
 		start := time.Now()
 		w.srv, w.err = devserver.Start(w.opts)
 		if w.err == nil {
@@ -112,6 +114,7 @@ func TestMain(m *testing.M) {
 	if standInServer != nil {
 		standInServer.Close() // after the workers that call it
 	}
+	testservers.Stop() // after the native servers that use them
 	os.Exit(code)
 }
 

@@ -2,6 +2,7 @@
 // on 127.0.0.1, for `make dev-gateway` and for demos by hand:
 //
 //	go run ./scripts/oms -port 8790
+//	go run ./scripts/oms -store postgres://…     # dedupe clientOrderIds on PostgreSQL (or redis://…)
 //	go run ./scripts/oms -first 503,503          # every order fails twice, then is placed
 //	go run ./scripts/oms -refuse "market closed" # every order is refused
 //	curl -X POST 127.0.0.1:8790/control -d '{"first":["hang"]}'   # change the plan while running
@@ -9,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -17,7 +19,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/orderintake/edge/idempotency/storeurl"
 	"github.com/orderintake/edge/scripts/internal/oms"
 )
 
@@ -26,7 +30,16 @@ func main() {
 	token := flag.String("token", "", "demand Authorization: Bearer <token> (the worker's PLACEMENT_TOKEN)")
 	first := flag.String("first", "", `answers to the first calls of every order, comma-separated: HTTP statuses or "hang"`)
 	refuse := flag.String("refuse", "", "refuse every order with 422 and this message")
+	storeURL := flag.String("store", "memory:", "where the clientOrderIds answered are kept: memory:, postgres://… or redis://…")
 	flag.Parse()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	store, err := storeurl.Open(ctx, *storeURL, nil)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oms:", err)
+		os.Exit(1)
+	}
 
 	plan := oms.Plan{Refuse: *refuse}
 	if *first != "" {
@@ -38,5 +51,5 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("oms: listening on http://%s/orders\n", l.Addr())
-	log.Fatal(http.Serve(l, oms.New(*token, plan, os.Stdout)))
+	log.Fatal(http.Serve(l, oms.NewOn(store, *token, plan, os.Stdout)))
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The apt step of `make tinygo` (install.sh): installs, at exact versions, the
-# packages in the arguments ("name=version") that dpkg does not already report
-# installed at that version. As root it calls apt-get itself; otherwise
+# The apt step of `make tinygo` (install.sh) and of the test servers
+# (scripts/services/install.sh): installs the packages in the arguments that
+# dpkg does not already report installed, "name=version" at exactly that
+# version, a bare "name" at any. As root it calls apt-get itself; otherwise
 # through sudo. On a new machine apt's package lists may be missing or stale,
 # so it updates them before installing. packages_test.go runs it with stub
 # commands on PATH.
@@ -10,7 +11,10 @@ set -euo pipefail
 missing=()
 for p in "$@"; do
 	have=$(dpkg-query -W -f='${Status} ${Version}' "${p%%=*}" 2>/dev/null || true)
-	[ "$have" = "install ok installed ${p#*=}" ] || missing+=("$p")
+	case $p in
+	*=*) [ "$have" = "install ok installed ${p#*=}" ] || missing+=("$p") ;;
+	*) [ "${have#install ok installed }" != "$have" ] || missing+=("$p") ;;
+	esac
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "apt packages: all $# installed"

@@ -88,6 +88,37 @@ func TestPackagesInstallsWhatIsMissing(t *testing.T) {
 	}
 }
 
+// A bare name (the test servers' packages, scripts/services/install.sh) is
+// installed unless some version of it is.
+func TestPackagesWithoutAVersionAcceptAnyInstalledOne(t *testing.T) {
+	t.Parallel()
+	const install = "apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600"
+	tests := []struct {
+		name      string
+		installed []string
+		want      []string
+	}{
+		{"neither installed", nil, []string{
+			"apt-get update -q DEBIAN_FRONTEND=noninteractive",
+			install + " postgresql redis-server DEBIAN_FRONTEND=noninteractive",
+		}},
+		{"one installed, at any version", []string{"postgresql=15+248"}, []string{
+			"apt-get update -q DEBIAN_FRONTEND=noninteractive",
+			install + " redis-server DEBIAN_FRONTEND=noninteractive",
+		}},
+		{"both installed", []string{"postgresql=15+248", "redis-server=5:7.0.15"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := runPackages(t, "0", tt.installed, "postgresql", "redis-server")
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("commands run:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
 // install.sh hands its whole package list to packages.sh: the list the test
 // above exercises is the one a new machine installs.
 func TestInstallUsesPackagesScript(t *testing.T) {

@@ -3,7 +3,9 @@
 // Package devserver runs the worker on the real Workers runtime, workerd, via
 // the project's pinned `wrangler dev`, for the end-to-end suite, the race
 // script and benchmarks. Each Server is one wrangler process group with its
-// own ports, its own copy of the build and its own local KV state.
+// own ports, its own copy of the build and its own local KV state. With
+// Options.Native it runs the native server (cmd/orders-server) instead, on
+// the store it is given, so that the same checks run against both.
 //
 // Processes: Stop kills the whole process group. Start also installs a
 // handler that stops every live Server on SIGINT, SIGTERM or SIGHUP and then
@@ -65,6 +67,14 @@ type Options struct {
 	// isolate/faults.go (make build TAGS=faults, into build-faults/), which
 	// make the Go runtime panic, crash or hold a request in flight.
 	Faults bool
+	// Native, when set, runs the native server (cmd/orders-server, built
+	// into build-native-orders-server/) with this store URL instead of wrangler dev; Vars
+	// are its environment, and Args, Setup and wrangler's own commands do
+	// not apply.
+	Native string
+	// NativePkg, with Native, runs another main package that takes the
+	// native server's flags (-addr, -store), such as a benchmark's floor.
+	NativePkg string
 }
 
 // StrictMode returns opts for the worker in strict mode (wrangler.toml
@@ -101,6 +111,7 @@ type Server struct {
 
 	dir    string // config, build copy, state and logs; removed by Stop
 	root   string
+	native bool // the native server, not wrangler dev
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when wrangler has exited
 
@@ -143,7 +154,12 @@ func start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	build := productBuild
-	if opts.Faults {
+	switch {
+	case opts.Native != "" && (opts.Faults || opts.WorkerDir != ""):
+		return nil, errors.New("devserver: a native server has no faults build and runs no other worker")
+	case opts.Native != "":
+		build = nativeBuild(opts.NativePkg)
+	case opts.Faults:
 		build = faultsBuild
 	}
 	if opts.WorkerDir == "" {
@@ -160,8 +176,13 @@ func start(opts Options) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{dir: dir, root: root, exited: make(chan struct{})}
-	if err := s.prepare(build, opts.WorkerDir, opts.Setup); err != nil {
+	s := &Server{dir: dir, root: root, exited: make(chan struct{}), native: opts.Native != ""}
+	if s.native {
+		err = withBuildLock(s.root, build.dir, syscall.LOCK_SH, s.copyFiles)
+	} else {
+		err = s.prepare(build, opts.WorkerDir, opts.Setup)
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
@@ -171,15 +192,6 @@ func start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	args := []string{"dev", "--config", s.path(configName),
-		"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
-		// Two instances cannot share the default inspector port.
-		"--inspector-port", strconv.Itoa(ports[1]),
-		"--persist-to", s.path(stateName)}
-	for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
-		args = append(args, "--var", name+":"+opts.Vars[name])
-	}
-	args = append(args, opts.Args...)
 
 	logFile, err := os.Create(s.path(logName))
 	if err != nil {
@@ -187,7 +199,24 @@ func start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	defer logFile.Close() // the child holds its own copy
-	s.cmd = s.wranglerCmd(context.Background(), args...)
+	if s.native {
+		s.cmd = exec.Command(s.path(build.binary), "-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "-store", opts.Native)
+		s.cmd.Dir = s.dir
+		s.cmd.Env = os.Environ()
+		for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
+			s.cmd.Env = append(s.cmd.Env, name+"="+opts.Vars[name])
+		}
+	} else {
+		args := []string{"dev", "--config", s.path(configName),
+			"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
+			// Two instances cannot share the default inspector port.
+			"--inspector-port", strconv.Itoa(ports[1]),
+			"--persist-to", s.path(stateName)}
+		for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
+			args = append(args, "--var", name+":"+opts.Vars[name])
+		}
+		s.cmd = s.wranglerCmd(context.Background(), append(args, opts.Args...)...)
+	}
 	// A file rather than a pipe: Wait then returns when wrangler exits, not
 	// when every grandchild holding the pipe has gone.
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
@@ -310,7 +339,7 @@ func (s *Server) waitHealthy(timeout time.Duration, status int) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("wrangler dev exited before %s/healthz answered %d (%v)", s.URL, status, s.cmd.ProcessState)
+			return fmt.Errorf("%s exited before %s/healthz answered %d (%v)", filepath.Base(s.cmd.Path), s.URL, status, s.cmd.ProcessState)
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -404,6 +433,9 @@ func (s *Server) LogPath() string { return s.path(logName) }
 // serves requests can make the worker's own storage calls fail (SQLITE_BUSY),
 // so keep such commands apart from traffic.
 func (s *Server) Wrangler(ctx context.Context, args ...string) ([]byte, error) {
+	if s.native {
+		return nil, errors.New("devserver: the native server has no wrangler state (its store is Options.Native)")
+	}
 	args = append(args, "--config", s.path(configName), "--local", "--persist-to", s.path(stateName))
 	cmd := s.wranglerCmd(ctx, args...)
 	var stderr bytes.Buffer
@@ -468,14 +500,38 @@ func sweepStale() {
 type build struct {
 	dir  string // under the repository root
 	tags string // Go build tags
-	once sync.Once
-	err  error
+	// pkg, for a native server, is its main package, built with go build
+	// into dir/binary instead of make build.
+	pkg, binary string
+	once        sync.Once
+	err         error
 }
 
 var (
 	productBuild = &build{dir: buildDir("build")}
 	faultsBuild  = &build{dir: buildDir("build-faults"), tags: "faults"}
+
+	nativeMu     sync.Mutex
+	nativeBuilds = map[string]*build{}
 )
+
+// nativeBuild is the build of the native main package pkg (""
+// means ./cmd/orders-server), into a directory of its own,
+// build-native-<name>.
+func nativeBuild(pkg string) *build {
+	if pkg == "" {
+		pkg = "./cmd/orders-server"
+	}
+	nativeMu.Lock()
+	defer nativeMu.Unlock()
+	if b := nativeBuilds[pkg]; b != nil {
+		return b
+	}
+	name := filepath.Base(pkg)
+	b := &build{dir: "build-native-" + name, pkg: pkg, binary: name}
+	nativeBuilds[pkg] = b
+	return b
+}
 
 // buildDir gives a TinyGo build (TINYGO=1 in the environment, which `make
 // build` reads) directories of its own, so that a TinyGo run and a standard
@@ -488,12 +544,19 @@ func buildDir(dir string) string {
 }
 
 // make installs the pinned wrangler when node_modules is missing and runs
-// `make build` into b.dir, once per process; Start calls it.
+// `make build` into b.dir (for the native server, go build), once per
+// process; Start calls it.
 func (b *build) make() error {
 	b.once.Do(func() {
 		root, err := RepoRoot()
 		if err != nil {
 			b.err = err
+			return
+		}
+		if b.pkg != "" {
+			b.err = withBuildLock(root, b.dir, syscall.LOCK_EX, func(dir string) error {
+				return run(root, "go", "build", "-o", filepath.Join(dir, b.binary), b.pkg)
+			})
 			return
 		}
 		if _, err := os.Stat(filepath.Join(root, "node_modules", ".bin", "wrangler")); err != nil {
@@ -582,10 +645,15 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// copyFile copies a file, an executable one (the native server) as such.
 func copyFile(from, to string) error {
 	b, err := os.ReadFile(from)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(to, b, 0o644)
+	info, err := os.Stat(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o644|info.Mode().Perm()&0o111)
 }

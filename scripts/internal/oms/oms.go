@@ -2,7 +2,8 @@
 // docs/downstreams.md as the worker expects one, for the end-to-end suite and
 // for demos (go run ./scripts/oms). It answers a repeated clientOrderId with
 // its original answer through the same idempotency engine as the worker, with
-// the in-memory store: a second, native user of the engine. It can be told,
+// the in-memory store or any other (NewOn): a second, native user of the
+// engine. It can be told,
 // per clientOrderId or for every order, to fail, hang or refuse.
 package oms
 
@@ -59,6 +60,12 @@ const maxHang = 10 * time.Minute
 // token is set, answers by fallback unless told otherwise, and logs one line
 // per call to log (which may be nil).
 func New(token string, fallback Plan, log io.Writer) *Server {
+	return NewOn(memory.New(nil), token, fallback, log)
+}
+
+// NewOn is New keeping its records in store (PostgreSQL, say: the
+// clientOrderIds it answered then outlive a restart).
+func NewOn(store idempotency.Store, token string, fallback Plan, log io.Writer) *Server {
 	if log == nil {
 		log = io.Discard
 	}
@@ -68,7 +75,7 @@ func New(token string, fallback Plan, log io.Writer) *Server {
 	// The key is the clientOrderId; failures (5xx, and a hang the caller
 	// gave up on) are not final, so a retry under the same id is decided
 	// again, while a placement or a refusal is kept and repeated.
-	s.orders = idempotency.Middleware(&idempotency.Engine{Store: memory.New(nil)},
+	s.orders = idempotency.Middleware(&idempotency.Engine{Store: store},
 		idempotency.Options{Required: true, Operation: func(*http.Request) string { return "place" }, Fingerprint: s.fingerprint})(http.HandlerFunc(s.decide))
 	return s
 }

@@ -10,6 +10,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/idempotency/memory"
+	"github.com/orderintake/edge/idempotency/storeurl"
+	"github.com/orderintake/edge/internal/testservers"
 )
 
 type call struct {
@@ -114,12 +119,64 @@ func TestStandInControlTokenAndChecks(t *testing.T) {
 	}
 }
 
-// The stand-in deduplicates with the idempotency engine: 30 concurrent calls
-// under one clientOrderId place one order, and every answer that is not a
-// 409 (one still in flight) is the kept one.
+func TestMain(m *testing.M) { testservers.Main(m) }
+
+// The stand-in deduplicates with the idempotency engine, on each store: 30
+// concurrent calls under one clientOrderId place one order, and every
+// answer that is not a 409 (one still in flight) is the kept one.
 func TestStandInPlacesOncePerClientOrderID(t *testing.T) {
 	t.Parallel()
-	s := New("", Plan{}, nil)
+	tests := []struct {
+		name  string
+		store func(t *testing.T) idempotency.Store
+	}{
+		{"memory", func(*testing.T) idempotency.Store { return memory.New(nil) }},
+		{"postgres", postgresStore},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			placesOnce(t, NewOn(tt.store(t), "", Plan{}, nil))
+		})
+	}
+}
+
+// postgresStore is a PostgreSQL store in a database of the test's own.
+func postgresStore(t *testing.T) idempotency.Store {
+	t.Helper()
+	store, err := storeurl.Open(context.Background(), testservers.Postgres(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	return store
+}
+
+// On PostgreSQL the answers outlive the stand-in: a new one on the same
+// database answers a clientOrderId the old one placed with its answer, and
+// places nothing.
+func TestStandInOnPostgreSQLRemembersAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	store := postgresStore(t)
+	before := httptest.NewServer(NewOn(store, "", Plan{}, nil))
+	first, err := post(t, before.URL, "kept", "", 5*time.Second)
+	before.Close()
+	if err != nil || first.status != 201 {
+		t.Fatalf("the first stand-in: %v %v", first, err)
+	}
+	after := NewOn(store, "", Plan{}, nil)
+	srv := httptest.NewServer(after)
+	t.Cleanup(srv.Close)
+	again, err := post(t, srv.URL, "kept", "", 5*time.Second)
+	if err != nil || again != first || after.Placements("kept") != 0 {
+		t.Errorf("the new stand-in answered %v (%v) and placed %d; want %v and none", again, err, after.Placements("kept"), first)
+	}
+}
+
+// placesOnce sends 30 concurrent calls of one clientOrderId to s and checks
+// that one order was placed.
+func placesOnce(t *testing.T, s *Server) {
+	t.Helper()
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	answers := make(chan call, 30)
