@@ -13,9 +13,10 @@ import (
 // Store keeps the records authoritative in the table, with completed results
 // also written to KV, which every lookup reads first: a replay at the edge
 // costs one KV read, as with package kv alone. Cache may be nil: then every
-// lookup reads the table.
+// lookup reads the table. Table is a D1 Table, or any Records (package
+// durable keeps them in Durable Objects).
 type Store struct {
-	Table Table
+	Table Records
 	Cache *kv.Store
 	Now   func() time.Time
 }

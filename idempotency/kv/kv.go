@@ -42,7 +42,7 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 	case err != nil || which < 0:
 		return nil, nil, err
 	case which == 0:
-		result, err := decodeResultRecord(raw, ResultPrefix+key)
+		result, err := DecodeResult(raw, ResultPrefix+key)
 		return result, nil, err
 	default:
 		claim, err := decodeRecord(raw, PendingPrefix+key, validClaim)
@@ -99,24 +99,38 @@ func (s Store) ReadResult(ctx context.Context, key string) (*idempotency.Result,
 	if err != nil || !found {
 		return nil, err
 	}
-	return decodeResultRecord(raw, ResultPrefix+key)
+	return DecodeResult(raw, ResultPrefix+key)
 }
 
-func decodeResultRecord(raw, kvKey string) (*idempotency.Result, error) {
-	record, err := decodeRecord(raw, kvKey, decodeResult)
+// DecodeResult decodes a result record EncodeResult wrote (or the order
+// intake's first version); where names the record in an error, which wraps
+// idempotency.ErrCorruptRecord.
+func DecodeResult(raw, where string) (*idempotency.Result, error) {
+	record, err := decodeRecord(raw, where, decodeResult)
 	if err != nil {
 		return nil, err
 	}
 	return &record.Result, nil
 }
 
-// WriteResult stores r under key for ttl, and at least KV's 60-second floor.
-func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result, ttl time.Duration) error {
+// EncodeResult is r as KV stores it: UTF-8 text, byte for byte. Other
+// stores keep results in this form too (package durable).
+func EncodeResult(r idempotency.Result) (string, error) {
 	record := resultRecord{Result: r}
 	if !utf8.ValidString(r.Body) {
 		record.Body, record.BodyBase64 = "", base64.StdEncoding.EncodeToString([]byte(r.Body))
 	}
-	return s.write(ctx, ResultPrefix+key, &record, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
+	raw, err := marshalRecord(&record)
+	return string(raw), err
+}
+
+// WriteResult stores r under key for ttl, and at least KV's 60-second floor.
+func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result, ttl time.Duration) error {
+	raw, err := EncodeResult(r)
+	if err != nil {
+		return err
+	}
+	return s.KV.Put(ctx, ResultPrefix+key, raw, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
 }
 
 // resultRecord is a result as KV stores it. A JSON string holds only UTF-8,
