@@ -13,7 +13,7 @@ else ifneq ($(wildcard $(CURDIR)/.tinygo/installed),)
 TINYGO_CMD := XDG_CACHE_HOME=$(CURDIR)/.tinygo/cache $(CURDIR)/.tinygo/bin/tinygo
 endif
 
-.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
+.PHONY: build dev dev-strict dev-durable dev-gateway dev-queue dev-strict-queue test bench deploy deploy-strict deploy-durable deploy-queue kv-namespace d1-database queues tinygo clean
 
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
@@ -38,7 +38,7 @@ else
 	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD)
 endif
 	rm $(BUILD)/worker.mjs $(BUILD)/runtime.mjs
-	cp isolate/worker.mjs $(BUILD)/worker.mjs
+	cp isolate/worker.mjs isolate/records.mjs $(BUILD)/
 ifeq ($(TINYGO),1)
 	$(TINYGO_CMD) build -target wasm -no-debug -tags '$(TAGS)' -o $(BUILD)/app.wasm $(PKG)
 else
@@ -59,6 +59,11 @@ dev: $(WRANGLER)
 dev-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict
 	$(WRANGLER) dev --env strict --ip 127.0.0.1 --port $(PORT) --test-scheduled
+
+## dev-durable: strict mode on Durable Objects (one SQLite object per record
+## key, KV in front as the cache of results; docs/strict-mode.md)
+dev-durable: $(WRANGLER)
+	$(WRANGLER) dev --env durable --ip 127.0.0.1 --port $(PORT)
 
 ## dev-gateway: make dev, placing every order through the stand-in order gateway
 ## (scripts/oms) on 127.0.0.1:$(OMS_PORT); OMS_FLAGS='-first 503,503' or
@@ -124,6 +129,11 @@ deploy: $(WRANGLER)
 deploy-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --remote --env strict
 	$(WRANGLER) deploy --env strict
+
+## deploy-durable: deploy strict mode on Durable Objects (the migration in
+## wrangler.toml creates the class's SQLite storage)
+deploy-durable: $(WRANGLER)
+	$(WRANGLER) deploy --env durable
 
 ## queues: create queue mode's queue and its dead-letter queue on your account, keeping
 ## messages QUEUE_RETENTION seconds (14 days; the Workers Free plan allows 86400 at most):
