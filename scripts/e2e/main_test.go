@@ -68,7 +68,8 @@ var (
 		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
 
 	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker,
-		queueWorker, strictQueueWorker, queueFaultsWorker} // the last three: queue_test.go
+		queueWorker, strictQueueWorker, queueFaultsWorker, // queue_test.go
+		durableWorker} // durable_test.go
 )
 
 func (w *worker) get(t *testing.T) *worker {

@@ -10,11 +10,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -608,25 +605,5 @@ func queueRuntimeDiesMidBatch(t *testing.T, w *worker) {
 // readers out as well as writers. See lockKVWrites.
 func lockKVReads(t *testing.T, w *worker) (unlock func()) {
 	t.Helper()
-	pattern := filepath.Join(w.srv.StateDir(), "v3", "kv", "miniflare-KVNamespaceObject", "*.sqlite-shm")
-	matches, _ := filepath.Glob(pattern)
-	var shm []string
-	for _, m := range matches {
-		if !strings.HasSuffix(m, "metadata.sqlite-shm") {
-			shm = append(shm, m)
-		}
-	}
-	if len(shm) != 1 {
-		t.Fatalf("want one KV database matching %s, found %q", pattern, shm)
-	}
-	f, err := os.OpenFile(shm[0], os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock := syscall.Flock_t{Type: syscall.F_WRLCK, Start: 120, Len: 8}
-	if err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lock); err != nil {
-		f.Close()
-		t.Fatalf("taking SQLite's WAL locks: %v", err)
-	}
-	return func() { f.Close() }
+	return lockSQLite(t, kvDatabase(t, w), 8)
 }

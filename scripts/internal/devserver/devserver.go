@@ -61,6 +61,11 @@ type Options struct {
 	// migrations_dir is taken relative to WorkerDir, and the project is not
 	// built. The worker must answer GET /healthz with 200, or HealthStatus.
 	WorkerDir string
+	// StateDir, when set, is where the instance keeps its local storage (KV,
+	// D1, Durable Objects) instead of a directory of its own, and Stop leaves
+	// it: an instance started later on the same StateDir finds what this one
+	// stored, as a restarted `wrangler dev --persist-to` does.
+	StateDir string
 	// Faults runs the build with the fault-injection routes of
 	// isolate/faults.go (make build TAGS=faults, into build-faults/), which
 	// make the Go runtime panic, crash or hold a request in flight.
@@ -73,6 +78,14 @@ type Options struct {
 func StrictMode(opts Options) Options {
 	opts.Args = append([]string{"--env", "strict"}, opts.Args...)
 	opts.Setup = append(opts.Setup, []string{"d1", "migrations", "apply", "order-intake-idempotency", "--env", "strict"})
+	return opts
+}
+
+// DurableMode returns opts for strict mode on Durable Objects
+// (wrangler.toml [env.durable]): wrangler dev creates the class's storage
+// itself, from the migration in wrangler.toml.
+func DurableMode(opts Options) Options {
+	opts.Args = append([]string{"--env", "durable"}, opts.Args...)
 	return opts
 }
 
@@ -100,6 +113,7 @@ type Server struct {
 	URL string
 
 	dir    string // config, build copy, state and logs; removed by Stop
+	state  string // the local storage: in dir, or Options.StateDir
 	root   string
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when wrangler has exited
@@ -160,7 +174,10 @@ func start(opts Options) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{dir: dir, root: root, exited: make(chan struct{})}
+	s := &Server{dir: dir, root: root, exited: make(chan struct{}), state: opts.StateDir}
+	if s.state == "" {
+		s.state = s.path(stateName)
+	}
 	if err := s.prepare(build, opts.WorkerDir, opts.Setup); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -175,7 +192,7 @@ func start(opts Options) (*Server, error) {
 		"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
 		// Two instances cannot share the default inspector port.
 		"--inspector-port", strconv.Itoa(ports[1]),
-		"--persist-to", s.path(stateName)}
+		"--persist-to", s.state}
 	for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
 		args = append(args, "--var", name+":"+opts.Vars[name])
 	}
@@ -391,7 +408,7 @@ func (s *Server) LogTail(n int) string {
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // StateDir is the instance's local storage (wrangler dev --persist-to).
-func (s *Server) StateDir() string { return s.path(stateName) }
+func (s *Server) StateDir() string { return s.state }
 
 // LogPath is the file wrangler writes to, until Stop removes it.
 func (s *Server) LogPath() string { return s.path(logName) }
@@ -404,7 +421,7 @@ func (s *Server) LogPath() string { return s.path(logName) }
 // serves requests can make the worker's own storage calls fail (SQLITE_BUSY),
 // so keep such commands apart from traffic.
 func (s *Server) Wrangler(ctx context.Context, args ...string) ([]byte, error) {
-	args = append(args, "--config", s.path(configName), "--local", "--persist-to", s.path(stateName))
+	args = append(args, "--config", s.path(configName), "--local", "--persist-to", s.state)
 	cmd := s.wranglerCmd(ctx, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -1,0 +1,136 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/scripts/internal/devserver"
+)
+
+// durableWorker keeps its records in Durable Objects (wrangler.toml
+// [env.durable]); strict_test.go and race_test.go check it as they check
+// strict mode on D1.
+var durableWorker = &worker{name: "durable", opts: devserver.DurableMode(devserver.Options{})}
+
+// docs/contract.md#failures-fail-closed on Durable Objects: when the
+// objects' storage fails, the object throws, and the order is not placed
+// but answered 503; an answer already given is still replayed; once storage
+// is back the retry places the order, once.
+func TestDurableStorageUnavailable(t *testing.T) {
+	t.Parallel()
+	w := durableWorker.get(t)
+	stored := newKey()
+	first := post(t, w, stored, msft)
+	wantReceipt(t, first, stored, msftOrder)
+
+	key := newKey()
+	var failed, replay reply
+	func() {
+		w.traffic.Lock() // every object write fails meanwhile: no other test's request
+		defer w.traffic.Unlock()
+		unlock := lockSQLite(t, objectsDatabase(t, w), 1)
+		defer unlock()
+		failed = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", key)
+		replay = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", stored)
+	}()
+	wantError(t, failed, http.StatusServiceUnavailable, "storage_unavailable", "retryAfter")
+	wantReplay(t, replay, first.body)
+
+	wantReceipt(t, post(t, w, key, msft), key, msftOrder)
+	id := order.OrderID("", key, msftOrder.Fingerprint())
+	waitLog(t, w, 1, func(e logEntry) bool { return e.OrderID == id && e.Event == "placed" })
+}
+
+// objectsDatabase is the -shm file of the SQLite database in which the
+// local runtime keeps the worker's Durable Objects of the records class.
+func objectsDatabase(t *testing.T, w *worker) string {
+	t.Helper()
+	pattern := filepath.Join(w.srv.StateDir(), "v3", "do", "*-IdempotencyRecords", "metadata.sqlite-shm")
+	matches, _ := filepath.Glob(pattern)
+	if len(matches) != 1 {
+		t.Fatalf("want one database matching %s, found %q: has miniflare's storage layout changed?", pattern, matches)
+	}
+	return matches[0]
+}
+
+// Records outlive wrangler dev, across a switch of store: a key answered in
+// strict mode on D1 is replayed once the worker runs on Durable Objects on
+// the same storage (from the KV cache of results both keep); a key answered
+// on Durable Objects is replayed from its object after a restart, with its
+// cache entry gone; and the object's alarm deletes the record once it has
+// expired. With client scoping throughout.
+func TestDurableAfterD1AndAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	state := t.TempDir()
+	// 60 s, the least KV allows, so that the records expire within the test.
+	vars := map[string]string{"CLIENT_TOKENS": clientTokens(), "RESULT_TTL_SECONDS": "60"}
+	run := func(name string, opts devserver.Options, check func(w *worker)) {
+		opts.StateDir, opts.Vars = state, vars
+		w := &worker{name: name, opts: opts}
+		w.get(t)
+		defer func() {
+			if t.Failed() {
+				t.Logf("the %s worker's log:\n%s", name, w.srv.LogTail(30))
+			}
+			if err := w.srv.Stop(); err != nil {
+				t.Error(err)
+			}
+		}()
+		check(w)
+	}
+
+	d1Key, doKey := newKey(), newKey()
+	var d1First, doFirst reply
+	run("strict (to switch from)", devserver.StrictMode(devserver.Options{}), func(w *worker) {
+		d1First = postAs(t, w, "alice", d1Key, msft)
+		wantScopedReceipt(t, d1First, "alice", d1Key, msftOrder)
+	})
+	var placedAt time.Time
+	run("durable (switched to)", devserver.DurableMode(devserver.Options{}), func(w *worker) {
+		wantReplay(t, postAs(t, w, "alice", d1Key, msft), d1First.body)
+		checkClientScope(t, w)
+		doFirst = postAs(t, w, "alice", doKey, msft)
+		placedAt = time.Now()
+		wantScopedReceipt(t, doFirst, "alice", doKey, msftOrder)
+	})
+	run("durable (restarted)", devserver.DurableMode(devserver.Options{}), func(w *worker) {
+		wrangler(t, w, "kv", "key", "delete", "--binding", "ORDERS", "result:alice:"+doKey)
+		wantReplay(t, postAs(t, w, "alice", doKey, msft), doFirst.body)
+		wantError(t, postAs(t, w, "alice", doKey, aapl), http.StatusUnprocessableEntity, "idempotency_key_reused")
+
+		// The record expires 60 s after it was placed; its object's alarm
+		// then deletes it, and logs so.
+		deadline := placedAt.Add(90 * time.Second)
+		for expiredRecords(w) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Second)
+		}
+		if expiredRecords(w) == 0 {
+			t.Errorf("no object's alarm deleted an expired record within 90 s of its placement")
+		}
+		// Gone from the object and from the cache: the key is fresh again.
+		wantScopedReceipt(t, postAs(t, w, "alice", doKey, msft), "alice", doKey, msftOrder)
+	})
+}
+
+// expiredRecords is how many records the objects' alarms have deleted, by
+// their log lines.
+func expiredRecords(w *worker) int {
+	deleted := 0
+	for line := range strings.Lines(w.srv.Log()) {
+		var e struct {
+			Event   string `json:"event"`
+			Deleted int    `json:"deleted"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Event == "records_expired" {
+			deleted += e.Deleted
+		}
+	}
+	return deleted
+}
