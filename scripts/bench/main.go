@@ -181,6 +181,7 @@ func main() {
 	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
 	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (README: Queue mode)")
 	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
+	stores := flag.Bool("stores", false, "instead, compare the stores: KV, strict mode on D1 and on Durable Objects, replay and new order (docs/strict-mode.md)")
 	flag.Parse()
 	if *seedOnly {
 		cfg.floor, cfg.breakdown, cfg.d1, cfg.unlogged = false, false, false, false
@@ -189,6 +190,13 @@ func main() {
 	defer stop()
 	if *gateway > 0 {
 		if err := gatewayLatency(ctx, *gateway, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *stores {
+		if err := storesBench(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
