@@ -1,10 +1,11 @@
 // IdempotencyRecords is the Durable Object class of strict mode on Durable
-// Objects (docs/strict-mode.md, docs/adr/0010-one-durable-object-per-record-key.md):
+// Objects (docs/strict-mode.md, docs/adr/0010-records-hashed-over-durable-objects.md):
 // a small atomic store of idempotency records in the object's SQLite
-// storage. The state machine stays in Go (package idempotency/durable);
-// each method here is one of the few primitives it needs, and is atomic
-// because an object runs one method at a time and none of them awaits
-// between reading and writing.
+// storage. The state machine stays in Go (package idempotency/durable),
+// which spreads record keys over a fixed number of objects by hash; each
+// method here is one of the few primitives it needs, and is atomic because
+// an object runs one method at a time and none of them awaits between
+// reading and writing.
 //
 // The worker's entry module (worker.mjs) re-exports the class and reaches it
 // through callRecords, on the glue's durable import. A record is the row of
@@ -13,10 +14,14 @@
 // Times are Unix milliseconds, the caller's clock, as in D1's statements.
 //
 // Expired records are deleted by the object's alarm, at most CLEANUP_BATCH
-// per run; the alarm is kept at the earliest expiry the object holds.
+// per run, at most one run per CLEANUP_EVERY_MS unless a run found a full
+// batch. A run scans the table: an index on expires_at would cost a row
+// written on every write, and rows written cost far more than rows read
+// (the decision record has the prices).
 import { DurableObject } from "cloudflare:workers";
 
 const CLEANUP_BATCH = 500;
+const CLEANUP_EVERY_MS = 60_000;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS records (
@@ -33,7 +38,7 @@ export class IdempotencyRecords extends DurableObject {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
-    // The alarm's time, so that a write sets it only when it must change.
+    // The alarm's time, or null: a write sets one only when none is set.
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -62,7 +67,7 @@ export class IdempotencyRecords extends DurableObject {
        WHERE records.expires_at <= ?3 OR (records.result IS NULL AND records.lease_until <= ?3)
        RETURNING record_key`,
       key, fingerprint, claimedAt, leaseUntil, expiresAt).toArray().length > 0;
-    if (won) this.schedule();
+    if (won) this.schedule(expiresAt);
     return won;
   }
 
@@ -74,7 +79,7 @@ export class IdempotencyRecords extends DurableObject {
        WHERE record_key = ?3 AND result IS NULL AND claimed_at = ?4 AND fingerprint = ?5
        RETURNING record_key`,
       result, expiresAt, key, claimedAt, fingerprint).toArray().length > 0;
-    if (done) this.schedule();
+    if (done) this.schedule(expiresAt);
     return done;
   }
 
@@ -87,7 +92,8 @@ export class IdempotencyRecords extends DurableObject {
   }
 
   // alarm deletes at most CLEANUP_BATCH expired records, and comes back at
-  // once when there may be more, else at the next expiry.
+  // once when there may be more, else after CLEANUP_EVERY_MS while the
+  // object holds records.
   async alarm() {
     const now = Date.now();
     const deleted = this.sql.exec(
@@ -96,15 +102,15 @@ export class IdempotencyRecords extends DurableObject {
        RETURNING record_key`,
       now, CLEANUP_BATCH).toArray().length;
     this.alarmAt = null; // this run used it up
-    this.schedule(deleted === CLEANUP_BATCH ? now : undefined);
+    if (deleted === CLEANUP_BATCH) this.schedule(now);
+    else if (this.sql.exec(`SELECT 1 FROM records LIMIT 1`).toArray().length > 0) this.schedule(now + CLEANUP_EVERY_MS);
     console.log(JSON.stringify({ event: "records_expired", deleted }));
   }
 
-  // schedule moves the alarm to at, or to the earliest expiry held; with
-  // nothing held it leaves the alarm be (it will find nothing to delete).
+  // schedule sets the alarm for at, unless one is set: the alarm runs at
+  // the first record's expiry and then keeps its own pace.
   schedule(at) {
-    at ??= this.sql.exec(`SELECT min(expires_at) AS at FROM records`).one().at;
-    if (at === null || at === this.alarmAt) return;
+    if (this.alarmAt !== null) return;
     this.alarmAt = at;
     this.ctx.storage.setAlarm(at);
   }

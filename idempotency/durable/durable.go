@@ -1,8 +1,9 @@
 // Package durable keeps strict mode's idempotency records in Durable
-// Objects: one object of the IdempotencyRecords class (isolate/records.mjs)
-// per record key, with SQLite storage. Each object runs one call at a time,
-// so its claim is atomic as D1's statement is, everywhere, and objects scale
-// out without a single primary (docs/adr/0010-one-durable-object-per-record-key.md).
+// Objects of the IdempotencyRecords class (isolate/records.mjs), with SQLite
+// storage: the record keys are spread by hash over Shards objects. Each
+// object runs one call at a time, so its claim is atomic as D1's statement
+// is, everywhere, and there is no single primary
+// (docs/adr/0010-records-hashed-over-durable-objects.md).
 //
 // The objects hold the records and nothing else; the state machine is the
 // engine's, and the store is d1.Store over Records, with Workers KV in front
@@ -15,6 +16,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/orderintake/edge/idempotency"
@@ -35,8 +38,8 @@ func New(objects Objects, cache *kv.Store, now func() time.Time) d1.Store {
 	return d1.Store{Table: Records{Objects: objects}, Cache: cache, Now: now}
 }
 
-// Records are d1.Records in objects, each record key in the object named by
-// the key itself.
+// Records are d1.Records in objects, each record key in the object
+// ObjectName names.
 type Records struct {
 	Objects Objects
 }
@@ -128,6 +131,16 @@ func (t Records) call(ctx context.Context, method string, a args, reply any) err
 	return nil
 }
 
+// Shards is how many objects hold the records. Changing it moves record
+// keys to other objects, where their live claims are not seen: a retry of a
+// call in flight at that moment may run it again (completed results stay
+// replayed from the KV cache).
+const Shards = 64
+
 // ObjectName is the name of the object that holds a record key's records:
-// the key itself, so that each key has an object of its own (ADR 0010).
-func ObjectName(key string) string { return key }
+// "records-<n>", n the key's FNV-1a hash modulo Shards.
+func ObjectName(key string) string {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return "records-" + strconv.Itoa(int(h.Sum32()%Shards))
+}

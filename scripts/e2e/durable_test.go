@@ -35,8 +35,9 @@ func TestDurableStorageUnavailable(t *testing.T) {
 	func() {
 		w.traffic.Lock() // every object write fails meanwhile: no other test's request
 		defer w.traffic.Unlock()
-		unlock := lockSQLite(t, objectsDatabase(t, w), 1)
-		defer unlock()
+		for _, shm := range objectsDatabases(t, w) {
+			defer lockSQLite(t, shm, 1)()
+		}
 		failed = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", key)
 		replay = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", stored)
 	}()
@@ -48,16 +49,17 @@ func TestDurableStorageUnavailable(t *testing.T) {
 	waitLog(t, w, 1, func(e logEntry) bool { return e.OrderID == id && e.Event == "placed" })
 }
 
-// objectsDatabase is the -shm file of the SQLite database in which the
-// local runtime keeps the worker's Durable Objects of the records class.
-func objectsDatabase(t *testing.T, w *worker) string {
+// objectsDatabases are the -shm files of the SQLite databases in which the
+// local runtime keeps the worker's Durable Objects of the records class:
+// one per object, and one listing them.
+func objectsDatabases(t *testing.T, w *worker) []string {
 	t.Helper()
-	pattern := filepath.Join(w.srv.StateDir(), "v3", "do", "*-IdempotencyRecords", "metadata.sqlite-shm")
+	pattern := filepath.Join(w.srv.StateDir(), "v3", "do", "*-IdempotencyRecords", "*.sqlite-shm")
 	matches, _ := filepath.Glob(pattern)
-	if len(matches) != 1 {
-		t.Fatalf("want one database matching %s, found %q: has miniflare's storage layout changed?", pattern, matches)
+	if len(matches) < 2 {
+		t.Fatalf("want the databases of the objects and their list matching %s, found %q: has miniflare's storage layout changed?", pattern, matches)
 	}
-	return matches[0]
+	return matches
 }
 
 // Records outlive wrangler dev, across a switch of store: a key answered in
@@ -72,8 +74,10 @@ func TestDurableAfterD1AndAcrossRestarts(t *testing.T) {
 	tokens := map[string]string{"CLIENT_TOKENS": clientTokens()}
 	// Results kept 60 s, the least KV allows, so that they expire within the
 	// test. The KV cache then keeps none (it would outlive them): replays
-	// come from the objects.
-	shortLived := map[string]string{"CLIENT_TOKENS": clientTokens(), "RESULT_TTL_SECONDS": "60"}
+	// come from the objects. An object's alarm first runs when the first
+	// claim it took would expire: a lease just longer than the results' life
+	// makes that first run find them expired.
+	shortLived := map[string]string{"CLIENT_TOKENS": clientTokens(), "RESULT_TTL_SECONDS": "60", "PENDING_LEASE_SECONDS": "62"}
 	run := func(name string, opts devserver.Options, check func(w *worker)) {
 		opts.StateDir = state
 		w := &worker{name: name, opts: opts}
@@ -107,8 +111,8 @@ func TestDurableAfterD1AndAcrossRestarts(t *testing.T) {
 		wantReplay(t, postAs(t, w, "alice", doKey, msft), doFirst.body)
 		wantError(t, postAs(t, w, "alice", doKey, aapl), http.StatusUnprocessableEntity, "idempotency_key_reused")
 
-		// The record expires 60 s after it was placed; its object's alarm
-		// then deletes it, and logs so.
+		// The records expire 60 s after they were placed; their objects'
+		// alarms then delete them, and log so.
 		deadline := placedAt.Add(90 * time.Second)
 		for expiredRecords(w) == 0 && time.Now().Before(deadline) {
 			time.Sleep(time.Second)
