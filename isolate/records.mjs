@@ -21,7 +21,7 @@
 import { DurableObject } from "cloudflare:workers";
 
 const CLEANUP_BATCH = 500;
-const CLEANUP_EVERY_MS = 60_000;
+const CLEANUP_EVERY_MS = 5 * 60_000;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS records (
