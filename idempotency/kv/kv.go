@@ -171,14 +171,6 @@ func decodeRecord[T any](raw, key string, decode func(*T) bool) (*T, error) {
 	return &record, nil
 }
 
-func (s Store) write(ctx context.Context, key string, record any, ttlSeconds int) error {
-	raw, err := marshalRecord(record)
-	if err != nil {
-		return err
-	}
-	return s.KV.Put(ctx, key, string(raw), ttlSeconds)
-}
-
 // validClaim accepts a claim without a fingerprint (a call whose key alone
 // says what it does) only when the engine wrote it, with a claimId: the
 // order intake's first version always stored a fingerprint.
