@@ -13,7 +13,7 @@ else ifneq ($(wildcard $(CURDIR)/.tinygo/installed),)
 TINYGO_CMD := XDG_CACHE_HOME=$(CURDIR)/.tinygo/cache $(CURDIR)/.tinygo/bin/tinygo
 endif
 
-.PHONY: build dev dev-strict dev-durable dev-gateway dev-queue dev-strict-queue test bench deploy deploy-strict deploy-durable deploy-queue kv-namespace d1-database queues tinygo clean
+.PHONY: build dev dev-strict dev-durable dev-gateway dev-queue dev-strict-queue dev-durable-queue test bench deploy deploy-strict deploy-durable deploy-queue kv-namespace d1-database queues tinygo clean
 
 # Where make build writes, extra Go build tags (the e2e suite builds a second
 # copy with TAGS=faults into another directory) and the main package (the
@@ -91,6 +91,13 @@ dev-strict-queue: $(WRANGLER)
 	$${TMPDIR:-/tmp}/order-intake-oms -port $(OMS_PORT) $(OMS_FLAGS) & oms=$$!; \
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --env strict-queue --ip 127.0.0.1 --port $(PORT) --test-scheduled --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
+
+## dev-durable-queue: the same with strict mode on Durable Objects ([env.durable-queue])
+dev-durable-queue: $(WRANGLER)
+	go build -o $${TMPDIR:-/tmp}/order-intake-oms ./scripts/oms
+	$${TMPDIR:-/tmp}/order-intake-oms -port $(OMS_PORT) $(OMS_FLAGS) & oms=$$!; \
+	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
+	$(WRANGLER) dev --env durable-queue --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
 ## test: vet and staticcheck; native tests; then the end-to-end suite against
 ## the Wasm build under the pinned wrangler dev (workerd, local KV and D1), and

@@ -68,7 +68,7 @@ var (
 		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
 
 	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker,
-		queueWorker, strictQueueWorker, queueFaultsWorker, // queue_test.go
+		queueWorker, strictQueueWorker, durableQueueWorker, queueFaultsWorker, // queue_test.go
 		durableWorker} // durable_test.go
 )
 

@@ -44,6 +44,9 @@ var (
 	// scoping.
 	strictQueueWorker = &worker{name: "strict-queue", gateway: true, opts: devserver.StrictQueueMode(devserver.Options{
 		Vars: queueVars(map[string]string{"CLIENT_TOKENS": clientTokens()})})}
+	// durableQueueWorker is the same on Durable Objects.
+	durableQueueWorker = &worker{name: "durable-queue", gateway: true, opts: devserver.DurableQueueMode(devserver.Options{
+		Vars: queueVars(map[string]string{"CLIENT_TOKENS": clientTokens()})})}
 	// queueFaultsWorker is queue mode on the faults build, whose consumer
 	// dies in the middle of a batch on request (isolate/faults.go). Its
 	// tests run one after the other (TestQueueFaults), without the local
@@ -317,16 +320,17 @@ func TestQueueDownstreamDownEndsFailedInTheDeadLetterQueue(t *testing.T) {
 }
 
 // 20 concurrent retries of one key: one message, one placement. Strict
-// mode's D1 claim makes the one message exact. In KV mode the read-back
-// narrows the race without closing it (README): two messages were seen
-// here, and the consumer's engine, keyed by order id, is what keeps the
-// placement single, so there the messages are counted and reported.
+// mode's claim, in D1 or in a Durable Object, makes the one message exact.
+// In KV mode the read-back narrows the race without closing it (README): two
+// messages were seen here, and the consumer's engine, keyed by order id, is
+// what keeps the placement single, so there the messages are counted and
+// reported.
 func TestQueueConcurrentRetriesOneMessageOnePlacement(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		w      *worker
 		client string
-	}{{strictQueueWorker, "alice"}, {queueWorker, ""}} {
+	}{{strictQueueWorker, "alice"}, {durableQueueWorker, "alice"}, {queueWorker, ""}} {
 		t.Run(tt.w.name, func(t *testing.T) {
 			t.Parallel()
 			w := tt.w.get(t)

@@ -107,6 +107,13 @@ func StrictQueueMode(opts Options) Options {
 	return opts
 }
 
+// DurableQueueMode returns opts for strict mode on Durable Objects and queue
+// mode together (wrangler.toml [env.durable-queue]).
+func DurableQueueMode(opts Options) Options {
+	opts.Args = append([]string{"--env", "durable-queue"}, opts.Args...)
+	return opts
+}
+
 // Server is one running `wrangler dev`.
 type Server struct {
 	// URL is the worker's base URL, http://127.0.0.1:<port>.
