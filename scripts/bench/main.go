@@ -147,6 +147,17 @@ type job struct {
 	runs         []stats
 }
 
+// runsOf are the runs of the job among jobs that measured name at conc on
+// target; nil when there is none.
+func runsOf(jobs []*job, target, name string, conc int) []stats {
+	for _, j := range jobs {
+		if j.target == target && j.name == name && j.conc == conc {
+			return j.runs
+		}
+	}
+	return nil
+}
+
 // result is everything a run measured.
 type result struct {
 	jobs    []*job

@@ -84,15 +84,13 @@ func storesBench(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintln(out, "|---|---|---|---|---|---|")
 	for _, p := range storePaths {
 		for _, c := range cfg.concs {
-			for _, j := range jobs {
-				if j.name == p.name && j.conc == c {
-					var rps []float64
-					var p50, p99 []time.Duration
-					for _, st := range j.runs {
-						rps, p50, p99 = append(rps, st.rps), append(p50, st.p50), append(p99, st.p99)
-					}
-					fmt.Fprintf(out, "| %s | %d | %s | %.0f | %s | %s |\n", p.name, c, j.target, median(rps), ms(median(p50)), ms(median(p99)))
+			for _, name := range storeNames {
+				var rps []float64
+				var p50, p99 []time.Duration
+				for _, st := range runsOf(jobs, name, p.name, c) {
+					rps, p50, p99 = append(rps, st.rps), append(p50, st.p50), append(p99, st.p99)
 				}
+				fmt.Fprintf(out, "| %s | %d | %s | %.0f | %s | %s |\n", p.name, c, name, median(rps), ms(median(p50)), ms(median(p99)))
 			}
 		}
 	}

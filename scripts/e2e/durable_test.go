@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
 
@@ -20,33 +19,23 @@ import (
 var durableWorker = &worker{name: "durable", opts: devserver.DurableMode(devserver.Options{})}
 
 // docs/contract.md#failures-fail-closed on Durable Objects: when the
-// objects' storage fails, the object throws, and the order is not placed
-// but answered 503; an answer already given is still replayed; once storage
+// objects' storage fails, the object throws; the order is not placed but
+// answered 503, an answer already given is still replayed, and once storage
 // is back the retry places the order, once.
 func TestDurableStorageUnavailable(t *testing.T) {
 	t.Parallel()
 	w := durableWorker.get(t)
-	stored := newKey()
-	first := post(t, w, stored, msft)
-	wantReceipt(t, first, stored, msftOrder)
-
-	key := newKey()
-	var failed, replay reply
-	func() {
-		w.traffic.Lock() // every object write fails meanwhile: no other test's request
-		defer w.traffic.Unlock()
+	checkStorageUnavailable(t, w, func() func() {
+		var unlocks []func()
 		for _, shm := range objectsDatabases(t, w) {
-			defer lockSQLite(t, shm, 1)()
+			unlocks = append(unlocks, lockSQLite(t, shm, 1))
 		}
-		failed = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", key)
-		replay = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", stored)
-	}()
-	wantError(t, failed, http.StatusServiceUnavailable, "storage_unavailable", "retryAfter")
-	wantReplay(t, replay, first.body)
-
-	wantReceipt(t, post(t, w, key, msft), key, msftOrder)
-	id := order.OrderID("", key, msftOrder.Fingerprint())
-	waitLog(t, w, 1, func(e logEntry) bool { return e.OrderID == id && e.Event == "placed" })
+		return func() {
+			for _, unlock := range unlocks {
+				unlock()
+			}
+		}
+	})
 }
 
 // objectsDatabases are the -shm files of the SQLite databases in which the

@@ -18,6 +18,15 @@ import (
 func TestStorageUnavailable(t *testing.T) {
 	t.Parallel()
 	w := defaultWorker.get(t)
+	checkStorageUnavailable(t, w, func() func() { return lockKVWrites(t, w) })
+}
+
+// checkStorageUnavailable checks on w that while lockWrites holds (until the
+// function it returns is called) a new order is answered 503 and not placed,
+// a stored receipt is still replayed, and once writes work again the retry
+// places the order, once.
+func checkStorageUnavailable(t *testing.T, w *worker, lockWrites func() (unlock func())) {
+	t.Helper()
 	stored := newKey()
 	first := post(t, w, stored, msft)
 	wantReceipt(t, first, stored, msftOrder)
@@ -27,8 +36,7 @@ func TestStorageUnavailable(t *testing.T) {
 	func() {
 		w.traffic.Lock() // every write fails meanwhile: no other test's request
 		defer w.traffic.Unlock()
-		unlock := lockKVWrites(t, w)
-		defer unlock()
+		defer lockWrites()()
 		failed = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", key)
 		replay = do(t, w, http.MethodPost, "/orders", msft, "Idempotency-Key", stored)
 	}()
