@@ -60,8 +60,8 @@ dev-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict
 	$(WRANGLER) dev --env strict --ip 127.0.0.1 --port $(PORT) --test-scheduled
 
-## dev-durable: strict mode on Durable Objects (one SQLite object per record
-## key, KV in front as the cache of results; docs/strict-mode.md)
+## dev-durable: strict mode on Durable Objects (record keys hashed over 64
+## SQLite objects, KV in front as the cache of results; docs/strict-mode.md)
 dev-durable: $(WRANGLER)
 	$(WRANGLER) dev --env durable --ip 127.0.0.1 --port $(PORT)
 
