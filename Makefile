@@ -105,7 +105,7 @@ dev-durable-queue: $(WRANGLER)
 test: $(WRANGLER)
 	go vet ./...
 	go vet -tags e2e ./...
-	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/... ./idempotency/... ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
+	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/ ./intake/ ./queue/ ./idempotency/... ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	scripts/staticcheck.sh
 	go test -race -count=1 ./...
@@ -127,7 +127,7 @@ endif
 ## too when TinyGo is available. Not part of test.
 bench: $(WRANGLER)
 	go run ./scripts/bench $(if $(TINYGO_CMD),-tinygo)
-	go test -run '^$$' -bench . -benchmem ./order ./idempotency
+	go test -run '^$$' -bench . -benchmem ./order ./intake ./idempotency
 
 ## deploy: build and deploy to your Cloudflare account (needs `wrangler login`)
 deploy: $(WRANGLER)

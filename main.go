@@ -10,21 +10,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/d1"
 	"github.com/orderintake/edge/idempotency/durable"
 	"github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/idempotency/memory"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/isolate"
-	"github.com/orderintake/edge/kvstore"
-	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/queue"
 	"github.com/syumai/workers/cloudflare"
 )
 
 func main() {
-	settings, misconfigured := order.ParseSettings(cloudflare.Getenv)
-	namespace, err := kvstore.OpenWorkersKV("ORDERS")
+	settings, misconfigured := intake.ParseSettings(cloudflare.Getenv)
+	namespace, err := isolate.OpenKV("ORDERS")
 	if err != nil && misconfigured == nil {
 		misconfigured = fmt.Errorf("the KV binding ORDERS is missing from wrangler.toml (%w)", err)
 	}
@@ -33,13 +37,13 @@ func main() {
 	cleanup := func(context.Context) error { return nil } // KV expires its own records
 
 	// Strict mode when a D1 database is bound (wrangler.toml, env.strict).
-	db, err := d1.Open("IDEMPOTENCY_DB")
+	db, err := isolate.OpenD1("IDEMPOTENCY_DB")
 	switch {
 	case err == nil:
 		table := d1.SQLTable{DB: db}
-		store = d1.Store{Table: table, Cache: results, Now: time.Now}
+		store = d1.Store{Table: table, Results: results, Now: time.Now}
 		cleanup = d1.CleanupJob(table, time.Now, isolate.Console)
-	case !errors.Is(err, d1.ErrNoDatabase) && misconfigured == nil:
+	case !errors.Is(err, isolate.ErrNoDatabase) && misconfigured == nil:
 		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)
 	}
 	// Strict mode on Durable Objects when their namespace is bound
@@ -52,50 +56,46 @@ func main() {
 		misconfigured = fmt.Errorf("the Durable Object binding IDEMPOTENCY_OBJECTS cannot be used (%w)", err)
 	}
 
-	// Through the order gateway when one is configured. Its timeout is
-	// enforced by the platform's fetch: no Go timer on the request path.
-	var placer order.Placer = order.MintReceipt{Now: time.Now}
-	if settings.PlacementURL != "" {
-		placer = order.Gateway{URL: settings.PlacementURL, Token: settings.PlacementToken,
-			Timeout: settings.PlacementTimeout, Fetcher: order.FetchFunc(isolate.Fetch), Now: time.Now}
-	}
-
 	// Queue mode when a producer is bound (wrangler.toml, env.queue): the
 	// intake queues each new order, and this worker consumes the queue and
 	// its dead-letter queue.
-	var queue order.Sender
+	var orders queue.Sender
 	switch q, err := isolate.OpenQueue("ORDER_QUEUE"); {
 	case err == nil:
-		queue = q
+		orders = q
 	case !errors.Is(err, isolate.ErrNoQueue) && misconfigured == nil:
 		misconfigured = fmt.Errorf("the queue binding ORDER_QUEUE cannot be used (%w)", err)
 	}
 
 	if misconfigured == nil && settings.Clients == nil {
-		fmt.Fprintln(isolate.Console, order.OpenWarning)
+		fmt.Fprintln(isolate.Console, intake.OpenWarning)
 	}
-	engine := &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now,
-		Cache: idempotency.NewResultCache(settings.ResultCacheEntries)}
-	consumer := &order.Consumer{Engine: engine, Placer: placer, MaxRetries: settings.QueueMaxRetries,
-		RetryBase: settings.QueueRetryBase, DeadLetterQueue: settings.QueueDeadLetter, Misconfigured: misconfigured, Log: isolate.Console}
-	isolate.Serve(order.NewHandler(order.Config{
-		Engine:        engine,
-		Placer:        placer,
-		Settings:      settings,
-		Misconfigured: misconfigured,
-		Log:           isolate.Console,
-		Queue:         queue,
-		Orders:        namespace,
-	}), isolate.Options{MaxBodyBytes: order.MaxReadBytes, Headers: order.RequestHeaders, Scheduled: cleanup,
-		Queue: func(ctx context.Context, name string, batch []isolate.QueueMessage) []isolate.QueueVerdict {
-			deliveries := make([]order.Delivery, len(batch))
-			for i, m := range batch {
-				deliveries[i] = order.Delivery(m)
-			}
-			verdicts := make([]isolate.QueueVerdict, len(batch))
-			for i, v := range consumer.Consume(ctx, name, deliveries) {
-				verdicts[i] = isolate.QueueVerdict(v)
-			}
-			return verdicts
-		}})
+	service := intake.New(intake.Config{Settings: settings, Misconfigured: misconfigured, Store: store,
+		Statuses: namespace, Queue: orders, Fetch: isolate.Fetch, Log: isolate.Console})
+	isolate.Serve(service, isolate.Options{MaxBodyBytes: intake.MaxReadBytes, Headers: intake.RequestHeaders,
+		Scheduled: cleanup, Queue: service.Consume, InternalError: intake.InternalErrorBody(),
+		WarmUp: warmUp(settings), WarmUpRequests: warmUpRequests()})
+}
+
+// warmUp is the order handler over a memory store, open to every client,
+// logging nothing and placing with no gateway: what the runtime rehearses
+// as it starts (isolate.Options.WarmUp).
+func warmUp(settings intake.Settings) http.Handler {
+	settings.Clients = nil
+	settings.PlacementURL = ""
+	return intake.New(intake.Config{Settings: settings, Store: memory.New(time.Now), Log: io.Discard})
+}
+
+// warmUpRequests are a new order, its replay, an invalid order and a health
+// check.
+func warmUpRequests() []*http.Request {
+	var requests []*http.Request
+	for _, body := range []string{`{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"hold","quantity":1}`} {
+		r, _ := http.NewRequest(http.MethodPost, "https://warm.up/orders", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", "warm-up")
+		requests = append(requests, r)
+	}
+	health, _ := http.NewRequest(http.MethodGet, "https://warm.up/healthz", nil)
+	return append(requests, health)
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/orderintake/edge/order"
 )
 
@@ -106,7 +105,7 @@ func (c *Client) statusURL(orderID string) (string, error) {
 // checkOrderID refuses what the worker would answer 404 without looking: an
 // order id is a lower-case, hyphenated version-5 UUID (order.OrderID).
 func checkOrderID(id string) error {
-	if u, err := uuid.Parse(id); err == nil && u.Version() == 5 && u.String() == id {
+	if order.IsOrderID(id) {
 		return nil
 	}
 	shown := strconv.Quote(id)

@@ -2,6 +2,8 @@ package idempotency
 
 import (
 	"container/list"
+	"crypto/rand"
+	"crypto/sha256"
 	"maps"
 	"sync"
 	"time"
@@ -20,23 +22,43 @@ type ResultCache struct {
 	mu      sync.Mutex
 	size    int
 	order   *list.List // of *cached, most recently used first
-	entries map[string]*list.Element
+	entries map[slot]*list.Element
+	salt    []byte // drawn on first use (slotOf)
 }
+
+// slot is what the cache's map is keyed by: the first half of SHA-256 of
+// the cache's salt and a key. Clients choose the keys, and a Go map's hash
+// seed is only as secret as the runtime's start, which at module scope
+// draws it from Math.random: under a salt of its own, no client can choose
+// keys whose hashes collide in the map (docs/adr/0008-a-runtime-seed-at-module-scope.md).
+type slot [sha256.Size / 2]byte
 
 type cached struct {
 	key    string
+	slot   slot
 	result *Result
 }
 
 // NewResultCache returns a cache of at most size entries, or nil (off) when
-// size is not positive. An entry of a receipt-sized result takes about
-// 850 bytes of heap (BenchmarkCacheEntryMemory); size it to the memory of
-// the process it lives in.
+// size is not positive. Size it to the memory of the process it lives in:
+// BenchmarkCacheEntryMemory measures an entry (BENCHMARKS.md, "what one cache
+// entry costs").
 func NewResultCache(size int) *ResultCache {
 	if size <= 0 {
 		return nil
 	}
-	return &ResultCache{size: size, order: list.New(), entries: make(map[string]*list.Element, size)}
+	return &ResultCache{size: size, order: list.New(), entries: make(map[slot]*list.Element, size)}
+}
+
+// slotOf is key's slot. The salt is drawn from crypto/rand on the first
+// call, in an event, never while the runtime starts. c.mu is held.
+func (c *ResultCache) slotOf(key string) slot {
+	if c.salt == nil {
+		c.salt = make([]byte, 16)
+		rand.Read(c.salt)
+	}
+	sum := sha256.Sum256(append(c.salt[:len(c.salt):len(c.salt)], key...))
+	return slot(sum[:len(slot{})])
 }
 
 // get returns the result cached under key while it lives at now, else nil.
@@ -46,14 +68,15 @@ func (c *ResultCache) get(key string, now time.Time) *Result {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok {
+	s := c.slotOf(key)
+	e, ok := c.entries[s]
+	if !ok || e.Value.(*cached).key != key {
 		return nil
 	}
 	entry := e.Value.(*cached)
 	if !now.Before(entry.result.ExpiresAt) {
 		c.order.Remove(e)
-		delete(c.entries, key)
+		delete(c.entries, s)
 		return nil
 	}
 	c.order.MoveToFront(e)
@@ -71,16 +94,17 @@ func (c *ResultCache) put(key string, r *Result) {
 	r = &kept
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		e.Value.(*cached).result = r
+	s := c.slotOf(key)
+	if e, ok := c.entries[s]; ok {
+		*e.Value.(*cached) = cached{key: key, slot: s, result: r}
 		c.order.MoveToFront(e)
 		return
 	}
-	c.entries[key] = c.order.PushFront(&cached{key: key, result: r})
+	c.entries[s] = c.order.PushFront(&cached{key: key, slot: s, result: r})
 	if c.order.Len() > c.size {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)
-		delete(c.entries, oldest.Value.(*cached).key)
+		delete(c.entries, oldest.Value.(*cached).slot)
 	}
 }
 

@@ -169,3 +169,17 @@ func BenchmarkCacheEntryMemory(b *testing.B) {
 		runtime.KeepAlive(c)
 	}
 }
+
+// The cache's map is keyed under a salt of each cache's own, so that the
+// keys that collide in one cache's map are not known in advance.
+func TestResultCacheSaltsItsKeys(t *testing.T) {
+	t.Parallel()
+	a, b := NewResultCache(1), NewResultCache(1)
+	first := a.slotOf("key")
+	if a.slotOf("key") != first {
+		t.Error("one cache gave one key two slots")
+	}
+	if b.slotOf("key") == first {
+		t.Error("two caches gave one key the same slot: the salt is not theirs")
+	}
+}

@@ -60,14 +60,10 @@ const (
 	// (Outcome.Err says why; errors.Is(Outcome.Err, ErrCorruptRecord) for a
 	// record that cannot be decoded). The function did not run.
 	StorageFailed
-	// Refused: the middleware refused the request before touching storage
-	// (a bad key, a body too large, a refusal of CheckHeaders or
-	// Fingerprint); Outcome.Err is the *Problem answered. Do never returns it.
-	Refused
 )
 
 var kindNames = map[Kind]string{Executed: "executed", Replayed: "replayed", InFlight: "in flight",
-	KeyReused: "key reused", StorageFailed: "storage failed", Refused: "refused"}
+	KeyReused: "key reused", StorageFailed: "storage failed"}
 
 // String returns the kind's name.
 func (k Kind) String() string { return kindNames[k] }
@@ -90,7 +86,7 @@ type Outcome struct {
 // RetryAfter is the whole number of seconds, at least 1, until the lease of
 // an InFlight outcome ends at now.
 func (o Outcome) RetryAfter(now time.Time) int {
-	return max(1, ceilSeconds(o.LeaseUntil.Sub(now)))
+	return max(1, CeilSeconds(o.LeaseUntil.Sub(now)))
 }
 
 // Do runs fn for call unless the call's key has a record, and returns what
@@ -228,6 +224,8 @@ func (e *Engine) newClaimID() string {
 	return e.NewClaimID()
 }
 
-func ceilSeconds(d time.Duration) int {
+// CeilSeconds is d in whole seconds, rounded up: the unit of Retry-After,
+// of a KV expiration and of a queue message's delay.
+func CeilSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
 }

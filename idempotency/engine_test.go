@@ -513,7 +513,7 @@ func TestKindNames(t *testing.T) {
 	t.Parallel()
 	want := map[idempotency.Kind]string{idempotency.Executed: "executed", idempotency.Replayed: "replayed",
 		idempotency.InFlight: "in flight", idempotency.KeyReused: "key reused", idempotency.StorageFailed: "storage failed",
-		idempotency.Refused: "refused", 0: ""}
+		0: ""}
 	for kind, name := range want {
 		if kind.String() != name {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(kind), kind.String(), name)

@@ -220,7 +220,7 @@ func TestKVReplaysAnyBytes(t *testing.T) {
 				w.Header().Set("Content-Type", "application/octet-stream")
 				w.Write(body)
 			}))
-			h := &harness{t: t, handler: handler.(*idempotency.Handler), keyName: "Idempotency-Key"}
+			h := &harness{t: t, handler: handler, keyName: "Idempotency-Key"}
 			first := h.deliver("d-1", delivery)
 			replay := h.deliver("d-1", delivery)
 			if first.Body.String() != string(body) || replay.Header().Get("Idempotent-Replay") != "true" ||

@@ -3,7 +3,8 @@
 //
 // It is the guarantee of the order-intake worker (docs/contract.md) without
 // the orders: Engine.Do wraps any function, Middleware wraps any
-// http.Handler, and a Store keeps the records. The stores live in packages of
+// http.Handler, and a Store keeps the records. Its refusals are RFC 9457
+// problem details in generic words, or in an application's (Problems). The stores live in packages of
 // their own, one per dependency: kv (Workers KV: a claim id read back),
 // d1 (D1 or any SQLite: an atomic claim) and memory (tests, native servers).
 // storetest checks that a Store keeps the contract.

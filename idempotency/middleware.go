@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Options configure Middleware. The zero value works: POST and PATCH under
@@ -55,34 +56,27 @@ type Options struct {
 	// StoredHeaders are the handler's response headers kept for replays;
 	// nil means Content-Type and Location. Set-Cookie is never kept.
 	StoredHeaders []string
-	// ReplayStatus, when set, maps a stored status to the one replayed (the
-	// order intake answers a replayed 201 with 200); nil keeps it.
+	// ReplayStatus, when set, maps a stored status to the one replayed (a
+	// 201 Created replayed as 200, say: nothing is created again); nil keeps
+	// it.
 	ReplayStatus func(stored int) int
 	// OnReplay and OnConflict, when set, see a replay, and an answer of 409
 	// in_progress or 422 idempotency_key_reused, before it is written.
 	OnReplay, OnConflict func(r *http.Request, o Outcome)
+	// Problems render the middleware's refusals in the application's words
+	// (its problem type URIs and titles); the zero value is generic.
+	Problems Problems
 }
 
 // Middleware puts e in front of handlers: each request it applies to runs the
 // handler at most once per key, and every retry gets the first final answer.
+// The handler finds its call with CallFrom.
 //
 // It does not recover a panic of the handler: the panic goes on to the
-// caller, whose own recover answers (the order intake answers 500
-// internal_error). The claim is neither released nor completed, since the
-// handler may have done its work: it holds the key until its lease ends.
+// caller, whose own recover answers. The claim is neither released nor
+// completed, since the handler may have done its work: it holds the key
+// until its lease ends.
 func Middleware(e *Engine, opts Options) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler { return New(e, next, opts) }
-}
-
-// Handler is the middleware around one http.Handler.
-type Handler struct {
-	engine *Engine
-	next   http.Handler
-	opts   Options
-}
-
-// New returns next behind e, configured by opts.
-func New(e *Engine, next http.Handler, opts Options) *Handler {
 	if opts.Methods == nil {
 		opts.Methods = []string{http.MethodPost, http.MethodPatch}
 	}
@@ -107,40 +101,41 @@ func New(e *Engine, next http.Handler, opts Options) *Handler {
 	opts.StoredHeaders = slices.DeleteFunc(slices.Clone(opts.StoredHeaders), func(name string) bool {
 		return http.CanonicalHeaderKey(name) == "Set-Cookie"
 	})
-	return &Handler{engine: e, next: next, opts: opts}
+	return func(next http.Handler) http.Handler { return &handler{engine: e, next: next, opts: opts} }
 }
 
-// ServeHTTP answers r; see Serve.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.Serve(w, r) }
+// handler is the middleware around one http.Handler.
+type handler struct {
+	engine *Engine
+	next   http.Handler
+	opts   Options
+}
 
-// Serve answers r and reports the call and what became of it, with the
-// response written (the handler's own when Executed). A request the
-// middleware does not apply to is passed to the handler, and the Outcome's
-// Kind is zero.
-func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) (Call, Outcome) {
+// ServeHTTP answers r: through the handler once per key, else from the
+// records.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !slices.Contains(h.opts.Methods, r.Method) || (h.opts.Skip != nil && h.opts.Skip(r)) {
 		h.next.ServeHTTP(w, r)
-		return Call{}, Outcome{}
+		return
 	}
 	call, body, problem := h.admit(r)
 	if errors.Is(problem, ErrKeyMissing) && !h.opts.Required {
 		h.next.ServeHTTP(w, r)
-		return Call{}, Outcome{}
+		return
 	}
 	if problem != nil {
-		p := asProblem(problem)
-		out := Outcome{Kind: Refused, Response: p.Response(), Err: p}
-		out.Response.Write(w)
-		return call, out
+		h.opts.Problems.Response(asProblem(problem)).Write(w)
+		return
 	}
 
 	var rec *recorder // the handler's answer, with every header it set
 	out := h.engine.Do(r.Context(), call, func(ctx context.Context) (Response, error) {
-		rec = &recorder{header: http.Header{}, status: http.StatusOK}
+		rec = &recorder{header: http.Header{}}
 		req := r.WithContext(context.WithValue(ctx, callKey{}, call))
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.ContentLength = int64(len(body))
 		h.next.ServeHTTP(rec, req)
+		rec.WriteHeader(http.StatusOK) // a handler that never wrote answered 200
 		if _, set := rec.header["Content-Type"]; !set && rec.body.Len() > 0 {
 			// What net/http sends for a body without one, so that the
 			// live answer and its replays say the same.
@@ -169,7 +164,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) (Call, Outcome) 
 		}
 		w.WriteHeader(rec.status)
 		w.Write(rec.body.Bytes())
-		return call, out
+		return
 	case Replayed:
 		if h.opts.ReplayStatus != nil {
 			out.Response.Status = h.opts.ReplayStatus(out.Response.Status)
@@ -179,30 +174,25 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request) (Call, Outcome) 
 		}
 		w.Header().Set(h.opts.ReplayHeader, "true")
 	case InFlight, KeyReused:
-		out.Response = h.conflict(out).Response()
+		out.Response = h.opts.Problems.Response(out.Problem(h.opts.KeyHeader, h.engine.now()))
 		if h.opts.OnConflict != nil {
 			h.opts.OnConflict(r, out)
 		}
 	case StorageFailed:
-		out.Response = StorageProblem(out.Err).Response()
+		out.Response = h.opts.Problems.Response(out.Problem(h.opts.KeyHeader, h.engine.now()))
 	}
 	out.Response.Write(w)
-	return call, out
 }
 
 // admit runs the checks that need no storage, in order: the key, the
 // headers, the body's size, the fingerprint. Its error refuses the request.
-func (h *Handler) admit(r *http.Request) (Call, []byte, error) {
+func (h *handler) admit(r *http.Request) (Call, []byte, error) {
 	key, err := ParseKey(h.opts.KeyHeader, r.Header.Values(h.opts.KeyHeader))
-	if errors.Is(err, ErrKeyMissing) {
-		return Call{}, nil, fmt.Errorf("%w: %w", err, &Problem{Status: http.StatusBadRequest, Code: "missing_idempotency_key",
-			Detail: fmt.Sprintf("The %s header is required: send a new unique key (a UUID, say) with each request and the same key on its retries.", h.opts.KeyHeader)})
-	}
 	if err == nil && h.opts.ValidateKey != nil {
 		err = h.opts.ValidateKey(key)
 	}
 	if err != nil {
-		return Call{}, nil, &Problem{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Detail: err.Error() + "."}
+		return Call{}, nil, fmt.Errorf("%w: %w", err, KeyProblem(h.opts.KeyHeader, err))
 	}
 	call := Call{Key: key}
 	if h.opts.Scope != nil {
@@ -217,30 +207,67 @@ func (h *Handler) admit(r *http.Request) (Call, []byte, error) {
 			return call, nil, err
 		}
 	}
-	var body []byte
-	if r.Body != nil {
-		body, err = io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
-		if err != nil {
-			return call, nil, &Problem{Status: http.StatusBadRequest, Code: "malformed_json", Detail: "The request body could not be read."}
-		}
-	}
-	if int64(len(body)) > h.opts.MaxBodyBytes {
-		return call, nil, &Problem{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
-			Detail: fmt.Sprintf("The request body is larger than %d bytes.", h.opts.MaxBodyBytes)}
+	body, err := ReadBody(r, h.opts.MaxBodyBytes)
+	if err != nil {
+		return call, nil, err
 	}
 	call.Fingerprint, err = h.opts.Fingerprint(r, body)
 	return call, body, err
 }
 
-// conflict is the answer to a call another call's record blocks.
-func (h *Handler) conflict(out Outcome) *Problem {
-	if out.Kind == KeyReused {
-		return &Problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
-			Detail: fmt.Sprintf("This %s was already used for a different request; use a new key for a new request.", h.opts.KeyHeader)}
+// KeyProblem is the refusal of a request whose key, sent in the header
+// named header, ParseKey (or an application's own rule) refused with err:
+// 400 missing_idempotency_key or invalid_idempotency_key.
+func KeyProblem(header string, err error) *Problem {
+	if errors.Is(err, ErrKeyMissing) {
+		return &Problem{Status: http.StatusBadRequest, Code: "missing_idempotency_key",
+			Detail: fmt.Sprintf("The %s header is required: send a new unique key (a UUID, say) with each request and the same key on its retries.", header)}
 	}
-	wait := out.RetryAfter(h.engine.now())
-	return &Problem{Status: http.StatusConflict, Code: "in_progress", RetryAfter: wait,
-		Detail: fmt.Sprintf("A request with this %s is in progress; retry in %d s to get its answer.", h.opts.KeyHeader, wait)}
+	return &Problem{Status: http.StatusBadRequest, Code: "invalid_idempotency_key", Detail: err.Error() + "."}
+}
+
+// ErrUnreadableBody is in the chain of ReadBody's error for a body that
+// could not be read (a connection that broke, say).
+var ErrUnreadableBody = errors.New("the request body could not be read")
+
+// ReadBody reads r's body, refusing one larger than limit bytes (413
+// payload_too_large) or one that cannot be read (400 unreadable_body,
+// wrapping ErrUnreadableBody); its error is then a *Problem. Only limit+1
+// bytes are read, whatever the body's size.
+func ReadBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnreadableBody, &Problem{Status: http.StatusBadRequest, Code: "unreadable_body",
+			Detail: "The request body could not be read."})
+	}
+	if int64(len(body)) > limit {
+		return nil, &Problem{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+			Detail: fmt.Sprintf("The request body is larger than %d bytes.", limit)}
+	}
+	return body, nil
+}
+
+// Problem is the answer to an outcome that another call's record, or the
+// records' failure, decided: 422 idempotency_key_reused (KeyReused), 409
+// in_progress with Retry-After until the lease ends, counted from now
+// (InFlight), or StorageProblem (StorageFailed); nil for the others.
+// keyHeader names the key's header in the detail.
+func (o Outcome) Problem(keyHeader string, now time.Time) *Problem {
+	switch o.Kind {
+	case KeyReused:
+		return &Problem{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
+			Detail: fmt.Sprintf("This %s was already used for a different request; use a new key for a new request.", keyHeader)}
+	case InFlight:
+		wait := o.RetryAfter(now)
+		return &Problem{Status: http.StatusConflict, Code: "in_progress", RetryAfter: wait,
+			Detail: fmt.Sprintf("A request with this %s is in progress; retry in %d s to get its answer.", keyHeader, wait)}
+	case StorageFailed:
+		return StorageProblem(o.Err)
+	}
+	return nil
 }
 
 // StorageProblem is the answer to a failure of the records: 500
@@ -308,8 +335,8 @@ func SetFinal(w http.ResponseWriter, final bool) {
 type callKey struct{}
 
 // CallFrom returns the call the middleware is running the handler for: its
-// scope, operation, key and fingerprint (an order id can be derived from
-// them).
+// scope, operation, key and fingerprint (an id for a downstream system can
+// be derived from them, the same for every execution of one request).
 func CallFrom(ctx context.Context) (Call, bool) {
 	call, ok := ctx.Value(callKey{}).(Call)
 	return call, ok
@@ -323,13 +350,24 @@ func (e errRetryable) Error() string {
 }
 
 // recorder keeps the handler's answer: it is stored whole and sent whole.
+// As net/http does, it keeps the first status written, and a Write before
+// any is a 200.
 type recorder struct {
 	header http.Header
-	status int
+	status int // 0 until written
 	body   bytes.Buffer
 	final  *bool
 }
 
-func (w *recorder) Header() http.Header         { return w.header }
-func (w *recorder) WriteHeader(status int)      { w.status = status }
-func (w *recorder) Write(b []byte) (int, error) { return w.body.Write(b) }
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}

@@ -90,7 +90,7 @@ type harness struct {
 	store   *spyStore
 	engine  *idempotency.Engine
 	recv    *receiver
-	handler *idempotency.Handler
+	handler http.Handler
 	keyName string
 }
 
@@ -104,7 +104,7 @@ func newHarness(t *testing.T, opts idempotency.Options) *harness {
 func newHarnessOn(t *testing.T, opts idempotency.Options, clock *kvstore.Clock, store idempotency.Store) *harness {
 	h := &harness{t: t, clock: clock, store: newSpyStore(store), recv: &receiver{}, keyName: cmpString(opts.KeyHeader, "Idempotency-Key")}
 	h.engine = &idempotency.Engine{Store: h.store, Lease: 30 * time.Second, Retention: 24 * time.Hour, Now: clock.Now}
-	h.handler = idempotency.New(h.engine, h.recv, opts)
+	h.handler = idempotency.Middleware(h.engine, opts)(h.recv)
 	return h
 }
 
@@ -155,8 +155,10 @@ func wantProblem(t *testing.T, rec *httptest.ResponseRecorder, status int, code 
 	if rec.Code != status || p.Error != code {
 		t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), status, code)
 	}
-	if p.Type != idempotency.ProblemTypeBase+code || p.Title == "" || p.Status != status || p.Detail == "" || p.Message != p.Detail {
-		t.Errorf("problem details %+v: want type %s, a title, status %d, detail = message", p, idempotency.ProblemTypeBase+code, status)
+	// The middleware's own words are generic: RFC 9457's about:blank, whose
+	// title is the status's text.
+	if p.Type != "about:blank" || p.Title != http.StatusText(status) || p.Status != status || p.Detail == "" || p.Message != p.Detail {
+		t.Errorf("problem details %+v: want type about:blank, title %q, status %d, detail = message", p, http.StatusText(status), status)
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != idempotency.ProblemContentType {
 		t.Errorf("%d %s with Content-Type %q", rec.Code, code, ct)
@@ -444,7 +446,7 @@ func TestRefusalsTouchNoStorage(t *testing.T) {
 				req.Header.Set(tt.headers[i], tt.headers[i+1])
 			}
 			rec := httptest.NewRecorder()
-			call, out := h.handler.Serve(rec, req)
+			h.handler.ServeHTTP(rec, req)
 			p := wantProblem(t, rec, tt.status, tt.code)
 			if tt.code == "invalid_request" && !strings.Contains(p.Detail, "no") {
 				t.Errorf("invalid_request detail %q does not carry the error", p.Detail)
@@ -454,10 +456,6 @@ func TestRefusalsTouchNoStorage(t *testing.T) {
 			}
 			if h.store.Calls("") != 0 || h.recv.ran() != 0 {
 				t.Errorf("a refusal made %d store calls and ran the handler %d times", h.store.Calls(""), h.recv.ran())
-			}
-			var refusal *idempotency.Problem
-			if out.Kind != idempotency.Refused || !errors.As(out.Err, &refusal) || refusal.Code != tt.code || call.Fingerprint != "" {
-				t.Errorf("Serve reported %+v, %+v; want refused with the problem answered", call, out)
 			}
 		})
 	}
@@ -767,28 +765,61 @@ func TestAReplaySaysTheContentTypeSentLive(t *testing.T) {
 	}
 }
 
-func TestServeReportsTheCallAndOutcome(t *testing.T) {
+// The handler's first status is its answer, as net/http and httptest keep
+// it; a Write before any WriteHeader is a 200.
+func TestTheHandlersFirstStatusIsItsAnswer(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, idempotency.Options{Scope: func(*http.Request) string { return "stripe" }})
-	serve := func(method, key string) (idempotency.Call, idempotency.Outcome) {
-		req := httptest.NewRequest(method, "/webhooks", strings.NewReader(delivery))
-		if key != "" {
-			req.Header.Set("Idempotency-Key", key)
-		}
-		return h.handler.Serve(httptest.NewRecorder(), req)
+	for _, tt := range []struct {
+		name  string
+		serve http.HandlerFunc
+		want  int
+	}{
+		{"two WriteHeaders", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			w.WriteHeader(http.StatusInternalServerError)
+		}, http.StatusCreated},
+		{"a Write, then a WriteHeader", func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, "ok")
+			w.WriteHeader(http.StatusInternalServerError)
+		}, http.StatusOK},
+		{"nothing written", func(http.ResponseWriter, *http.Request) {}, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			clock := kvstore.NewClock(t0)
+			e := &idempotency.Engine{Store: memory.New(clock.Now), Now: clock.Now}
+			h := idempotency.Middleware(e, idempotency.Options{})(tt.serve)
+			direct := httptest.NewRecorder()
+			tt.serve(direct, httptest.NewRequest(http.MethodPost, "/", nil))
+			for i, what := range []string{"live", "replayed"} {
+				req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(delivery))
+				req.Header.Set("Idempotency-Key", "k")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != tt.want || rec.Code != direct.Code || (i == 1) != (rec.Header().Get("Idempotent-Replay") == "true") {
+					t.Errorf("%s: %d (replay %q), want %d as httptest has it", what, rec.Code, rec.Header().Get("Idempotent-Replay"), direct.Code)
+				}
+			}
+		})
 	}
-	want, _ := idempotency.DefaultFingerprint(httptest.NewRequest("POST", "/webhooks", nil), []byte(delivery))
-	call, out := serve(http.MethodPost, "d-1")
-	if call != (idempotency.Call{Scope: "stripe", Operation: "POST /webhooks", Key: "d-1", Fingerprint: want}) || out.Kind != idempotency.Executed || !out.Final {
-		t.Errorf("first: %+v, %+v", call, out)
-	}
-	if _, out := serve(http.MethodPost, "d-1"); out.Kind != idempotency.Replayed {
-		t.Errorf("second: %v, want replayed", out.Kind)
-	}
-	if call, out := serve(http.MethodGet, "d-1"); call != (idempotency.Call{}) || out.Kind != 0 {
-		t.Errorf("a GET: %+v, %+v; want nothing reported", call, out)
-	}
-	if call, out := serve(http.MethodPost, ""); call != (idempotency.Call{}) || out.Kind != 0 {
-		t.Errorf("no key, optional: %+v, %+v; want nothing reported", call, out)
+}
+
+// errReader fails every read, as a body whose connection broke.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A body that cannot be read is refused in the engine's own words, before
+// any storage is touched.
+func TestAnUnreadableBodyIsRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, idempotency.Options{})
+	req := httptest.NewRequest(http.MethodPost, "/webhooks", errReader{})
+	req.Header.Set("Idempotency-Key", "d-1")
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	wantProblem(t, rec, http.StatusBadRequest, "unreadable_body")
+	if h.store.Calls("") != 0 || h.recv.ran() != 0 {
+		t.Errorf("%d store calls, %d runs; want none", h.store.Calls(""), h.recv.ran())
 	}
 }

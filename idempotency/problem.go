@@ -7,10 +7,6 @@ import (
 	"strconv"
 )
 
-// ProblemTypeBase is the start of every problem's type URI: the code follows
-// it, so each code has one stable URI, documented at that address.
-const ProblemTypeBase = "https://github.com/orderintake/edge/blob/main/docs/problems.md#"
-
 // ProblemContentType is the media type of a problem details body (RFC 9457).
 const ProblemContentType = "application/problem+json"
 
@@ -36,38 +32,56 @@ type Problem struct {
 	Header map[string]string
 }
 
-// titles are the problem titles of the codes this module answers with: the
-// same for every occurrence of a code. A code not listed takes the status
-// text as its title.
+// titles are the titles of the codes this package answers with, in any
+// application whose Problems give its codes a type URI.
 var titles = map[string]string{
-	// The engine and its middleware.
 	"missing_idempotency_key": "Idempotency key missing",
 	"invalid_idempotency_key": "Idempotency key invalid",
+	"unreadable_body":         "Request body unreadable",
 	"payload_too_large":       "Request body too large",
 	"in_progress":             "Request in progress",
 	"idempotency_key_reused":  "Idempotency key reused",
 	"storage_unavailable":     "Storage unavailable",
 	"corrupt_record":          "Stored record corrupt",
-	"internal_error":          "Internal error",
-	// The order intake.
-	"unsupported_media_type": "Unsupported media type",
-	"malformed_json":         "Malformed JSON",
-	"invalid_order":          "Invalid order",
-	"order_rejected":         "Order rejected",
-	"placement_failed":       "Placement failed",
-	"unauthorized":           "Unauthorized",
-	"misconfigured":          "Worker misconfigured",
-	"not_found":              "Not found",
-	"method_not_allowed":     "Method not allowed",
+	"invalid_request":         "Invalid request",
 }
 
 // Error returns the detail.
 func (p *Problem) Error() string { return p.Detail }
 
-// Title returns the title of the problem's code.
-func (p *Problem) Title() string {
-	if title, ok := titles[p.Code]; ok {
-		return title
+// Problems says how an application's problems read: where their codes are
+// documented, and their titles. The zero value is RFC 9457's generic form:
+// every type is about:blank and every title its status's text, the code
+// being in the "error" member.
+type Problems struct {
+	// TypeBase starts every problem's type URI, the code following it, so
+	// that each code has one stable URI, documented at that address
+	// ("https://example.com/problems#"); "" means about:blank.
+	TypeBase string
+	// Titles are the titles of the application's own codes, the same for
+	// every occurrence of a code. A code not listed takes this package's
+	// title for its own codes, else its status's text. Used only with a
+	// TypeBase: an about:blank problem's title is its status's text.
+	Titles map[string]string
+}
+
+// Type returns the type URI of code.
+func (ps Problems) Type(code string) string {
+	if ps.TypeBase == "" {
+		return "about:blank"
+	}
+	return ps.TypeBase + code
+}
+
+// Title returns the title of p's code.
+func (ps Problems) Title(p *Problem) string {
+	if ps.TypeBase != "" {
+		if title, ok := ps.Titles[p.Code]; ok {
+			return title
+		}
+		if title, ok := titles[p.Code]; ok {
+			return title
+		}
 	}
 	return http.StatusText(p.Status)
 }
@@ -85,11 +99,11 @@ type problemBody struct {
 	Reason     string            `json:"reason,omitempty"`
 }
 
-// Response returns the problem as an answer: its body, Content-Type
-// application/problem+json, Retry-After and the extra headers.
-func (p *Problem) Response() Response {
+// Response returns p as an answer in the application's words: its body,
+// Content-Type application/problem+json, Retry-After and the extra headers.
+func (ps Problems) Response(p *Problem) Response {
 	body, _ := MarshalJSON(problemBody{ // strings, numbers and a string map: cannot fail
-		Type: ProblemTypeBase + p.Code, Title: p.Title(), Status: p.Status, Detail: p.Detail,
+		Type: ps.Type(p.Code), Title: ps.Title(p), Status: p.Status, Detail: p.Detail,
 		Error: p.Code, Message: p.Detail, Fields: p.Fields, RetryAfter: p.RetryAfter, Reason: p.Reason,
 	})
 	header := map[string]string{"Content-Type": ProblemContentType}

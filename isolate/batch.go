@@ -6,33 +6,19 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/orderintake/edge/queue"
 )
-
-// QueueMessage is one message of a queue batch as the glue hands it to Go:
-// its id, its body's bytes (a JSON body as its JSON text) and its delivery
-// attempt, from 1.
-type QueueMessage struct {
-	ID       string
-	Body     []byte
-	Attempts int
-}
-
-// QueueVerdict is what Go decided about one message: acknowledged, or
-// retried after DelaySeconds (0: the consumer's default delay).
-type QueueVerdict struct {
-	Retry        bool
-	DelaySeconds int
-}
 
 // QueueConsumer decides every message of one batch of the named queue and
 // returns one verdict per message, in the batch's order. The glue acts on
 // the verdicts (ack, retry) in the queue event's own handler.
-type QueueConsumer func(ctx context.Context, queue string, batch []QueueMessage) []QueueVerdict
+type QueueConsumer func(ctx context.Context, name string, batch []queue.Message) []queue.Verdict
 
 // A batch head is the queue's name, then three lines per message: its id,
 // its attempts and its body's length in bytes; the bodies follow the head,
 // one after another. Queue names and message ids hold no newline.
-func parseBatchHead(head string, bodies []byte) (queue string, messages []QueueMessage, err error) {
+func parseBatchHead(head string, bodies []byte) (name string, messages []queue.Message, err error) {
 	lines := strings.Split(head, "\n")
 	if len(lines)%3 != 1 || lines[0] == "" {
 		return "", nil, errors.New("a batch head is the queue's name and three lines per message")
@@ -46,7 +32,7 @@ func parseBatchHead(head string, bodies []byte) (queue string, messages []QueueM
 		if err != nil || n < 0 || n > len(bodies) {
 			return "", nil, fmt.Errorf("message %s: body length %q is not within the %d bytes left", lines[i], lines[i+2], len(bodies))
 		}
-		messages = append(messages, QueueMessage{ID: lines[i], Body: bodies[:n:n], Attempts: attempts})
+		messages = append(messages, queue.Message{ID: lines[i], Body: bodies[:n:n], Attempts: attempts})
 		bodies = bodies[n:]
 	}
 	if len(bodies) > 0 {
@@ -57,7 +43,7 @@ func parseBatchHead(head string, bodies []byte) (queue string, messages []QueueM
 
 // verdictHead writes one line per verdict: "ack", "retry", or "retry <delay
 // seconds>".
-func verdictHead(verdicts []QueueVerdict) string {
+func verdictHead(verdicts []queue.Verdict) string {
 	var b strings.Builder
 	for i, v := range verdicts {
 		if i > 0 {

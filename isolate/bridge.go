@@ -29,7 +29,7 @@ import (
 // into Go's memory, which the glue copies before it returns.
 
 //go:wasmimport isolate ready
-func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32, headerNames unsafe.Pointer, headerNamesLen int32)
+func ready(inbox unsafe.Pointer, size int32, maxBodyBytes int32, headerNames unsafe.Pointer, headerNamesLen int32, internalError unsafe.Pointer, internalErrorLen int32)
 
 //go:wasmimport isolate respond
 func respond(id int32, head unsafe.Pointer, headLen int32, body unsafe.Pointer, bodyLen int32)
@@ -44,7 +44,7 @@ func finish(id int32, failed int32, reason unsafe.Pointer, reasonLen int32)
 func consoleLog(line unsafe.Pointer, n int32)
 
 //go:wasmimport isolate kv
-func kvStart(call int32, op int32, namespace unsafe.Pointer, namespaceLen int32, key unsafe.Pointer, keyLen int32, value unsafe.Pointer, valueLen int32, ttlSeconds int32)
+func kvStart(call int32, namespace unsafe.Pointer, namespaceLen int32, ops unsafe.Pointer, opsLen int32, data unsafe.Pointer, dataLen int32)
 
 //go:wasmimport isolate fetch
 func fetchStart(call int32, head unsafe.Pointer, headLen int32, hasBody int32, body unsafe.Pointer, bodyLen int32, timeoutMs int32)
@@ -74,14 +74,12 @@ var (
 	deliveries = make(chan delivery) // unbuffered: to the dispatcher, waiting
 )
 
-// deliver is the export through which the glue hands an event over: a
-// call's outcome straight to the goroutine waiting for it, a request to an
-// idle worker, anything else (and a request when no worker is idle) to the
+// deliver is what the export isolate_deliver (export_go.go,
+// export_tinygo.go) runs when the glue hands an event over: a call's
+// outcome straight to the goroutine waiting for it, a request to an idle
+// worker, anything else (and a request when no worker is idle) to the
 // dispatcher. It returns 0 if that goroutine was not waiting, which cannot
 // happen while the glue calls it only when Go is idle.
-//
-//lint:ignore U1000 the glue calls it through go:wasmexport, which staticcheck does not count as a use
-//go:wasmexport isolate_deliver
 func deliver(kind, id, status, aLen, bLen int32, x float64) int32 {
 	d := delivery{kind: kind, id: id, status: status, aLen: aLen, bLen: bLen, x: x}
 	switch {
@@ -105,6 +103,9 @@ type eventHandlers struct {
 	scheduled func(id int32)
 	queue     func(id int32, head string, bodies []byte)
 }
+
+// glue is the binding object worker.mjs passes to this runtime.
+var glue = js.Global().Get("context").Get("binding")
 
 // requests are the workers that serve requests; each copies its request out
 // of the inbox before anything else runs.
@@ -146,13 +147,15 @@ func startBridge(handle eventHandlers) {
 // What Serve's Options ask of the glue: headerNames are lower case, one a
 // line, "" for every header.
 var (
-	maxBodyBytes int32
-	headerNames  string
+	maxBodyBytes  int32
+	headerNames   string
+	internalError []byte
 )
 
 func announceInbox() {
 	names, n := stringPtr(headerNames)
-	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes, names, n)
+	failure, m := bytesPtr(internalError)
+	ready(unsafe.Pointer(unsafe.SliceData(inbox)), int32(len(inbox)), maxBodyBytes, names, n, failure, m)
 }
 
 // settled is the outcome of a call to the glue: what the glue's promise

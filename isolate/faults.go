@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"syscall/js"
+
+	"github.com/orderintake/edge/queue"
 )
 
 // withFaults adds routes that make the runtime fail the ways a production one
@@ -70,19 +72,19 @@ func withQueueFaults(consume QueueConsumer) QueueConsumer {
 	if consume == nil {
 		return nil
 	}
-	return func(ctx context.Context, queue string, batch []QueueMessage) []QueueVerdict {
+	return func(ctx context.Context, name string, batch []queue.Message) []queue.Verdict {
 		crash := false
 		for _, m := range batch {
 			crash = crash || (m.Attempts == 1 && bytes.Contains(m.Body, crashMarker))
 		}
 		if !crash || len(batch) < 2 {
-			return consume(ctx, queue, batch)
+			return consume(ctx, name, batch)
 		}
 		fmt.Fprintf(Console, `{"event":"crash_scheduled","messages":%d}`, len(batch))
 		decided := make(chan struct{}, len(batch)+1)
 		for _, m := range batch {
 			go func() {
-				consume(ctx, queue, []QueueMessage{m})
+				consume(ctx, name, []queue.Message{m})
 				decided <- struct{}{}
 			}()
 		}

@@ -15,13 +15,11 @@
 package isolate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"syscall/js"
 )
 
 // Options are what Serve needs besides the handler.
@@ -40,25 +38,22 @@ type Options struct {
 	// that dies meanwhile, retries every message of the batch. nil retries
 	// every message.
 	Queue QueueConsumer
-}
-
-// glue is the binding object worker.mjs passes to this runtime.
-var glue = js.Global().Get("context").Get("binding")
-
-type eventIDKey struct{}
-
-// ExecutionContext returns the Workers ExecutionContext (waitUntil,
-// passThroughOnException) of the request or queue batch ctx belongs to. syumai's
-// cloudflare.WaitUntil would use the one context of the whole runtime, which
-// this glue leaves unset, so that it fails instead of attaching work to
-// another request.
-func ExecutionContext(ctx context.Context) (js.Value, bool) {
-	id, ok := ctx.Value(eventIDKey{}).(int32)
-	if !ok {
-		return js.Value{}, false
-	}
-	v := glue.Call("executionContext", id)
-	return v, !v.IsUndefined()
+	// InternalError is the body of the 500 the glue answers with when Go
+	// gives no answer (a panic outside the handler, a runtime that died):
+	// problem details (RFC 9457), sent as application/problem+json. Empty
+	// leaves the glue's own, which names no application.
+	InternalError []byte
+	// WarmUp, when not nil, serves WarmUpRequests once as the runtime starts,
+	// before its first event, and its answers are dropped: V8 compiles a
+	// WebAssembly function the first time it runs, so a rehearsal of the
+	// request path spares the first real request that work. When the
+	// runtime starts at module scope (docs/runtime.md), it runs there, where
+	// nothing may wait on JavaScript: WarmUp must be the real handler's code
+	// over a store that keeps nothing outside the process (idempotency's
+	// memory store), and it must send and log nothing.
+	WarmUp http.Handler
+	// WarmUpRequests are the requests WarmUp serves, in order.
+	WarmUpRequests []*http.Request
 }
 
 // Serve registers h and opts.Scheduled with the glue and blocks for the life
@@ -67,6 +62,10 @@ func Serve(h http.Handler, opts Options) {
 	h = withFaults(h)
 	maxBodyBytes = int32(opts.MaxBodyBytes)
 	headerNames = strings.ToLower(strings.Join(opts.Headers, "\n"))
+	internalError = opts.InternalError
+	for _, r := range opts.WarmUpRequests {
+		rehearse(opts.WarmUp, r)
+	}
 	// Each request runs in a goroutine of its own (reused, pool.go); a cron
 	// event and a queue batch in a new one. What hands them over must never
 	// block (bridge.go).
@@ -87,19 +86,8 @@ func serve(h http.Handler, id int32, head string, body []byte) {
 			failEvent(id, fmt.Sprintf("panic: %v", p))
 		}
 	}()
-	method, url, header, err := parseRequestHead(head)
-	if err != nil {
-		panic(err)
-	}
-	ctx := context.WithValue(context.Background(), eventIDKey{}, id)
-	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
-	if err != nil {
-		panic(err)
-	}
-	req.Header = header
-	w := &recorder{header: http.Header{}, status: http.StatusOK}
-	h.ServeHTTP(w, req)
-	headPtr, headLen := stringPtr(responseHead(w.status, w.header))
+	head, w := answer(h, head, body)
+	headPtr, headLen := stringPtr(head)
 	bodyPtr, bodyLen := bytesPtr(w.body.Bytes())
 	respond(id, headPtr, headLen, bodyPtr, bodyLen)
 }
@@ -141,8 +129,7 @@ func runQueue(consume QueueConsumer, id int32, head string, bodies []byte) {
 	if err != nil {
 		panic(err)
 	}
-	ctx := context.WithValue(context.Background(), eventIDKey{}, id)
-	verdicts := consume(ctx, queue, messages)
+	verdicts := consume(context.Background(), queue, messages)
 	if len(verdicts) != len(messages) {
 		panic(fmt.Sprintf("%d verdicts for %d messages", len(verdicts), len(messages)))
 	}
@@ -156,15 +143,3 @@ func failEvent(id int32, reason string) {
 	p, n := stringPtr(reason)
 	fail(id, p, n)
 }
-
-// recorder keeps the handler's answer until it is complete: the worker's
-// responses are small JSON bodies, sent whole.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recorder) Header() http.Header         { return w.header }
-func (w *recorder) WriteHeader(status int)      { w.status = status }
-func (w *recorder) Write(b []byte) (int, error) { return w.body.Write(b) }

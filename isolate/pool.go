@@ -5,20 +5,12 @@ package isolate
 // copying, several times per request: in a profile, stack growth was a large
 // share of the Go runtime's CPU.
 type pool[T any] struct {
-	jobs    chan T
-	do      func(T)
-	started int // workers started; run and start are called from one goroutine at a time
+	jobs chan T
+	do   func(T)
 }
 
 func newPool[T any](do func(T)) *pool[T] {
 	return &pool[T]{jobs: make(chan T), do: do}
-}
-
-// run hands job to an idle worker, or starts a new one when all are busy.
-func (p *pool[T]) run(job T) {
-	if !p.offer(job) {
-		p.start(job)
-	}
 }
 
 // offer hands job to an idle worker, if there is one. It neither blocks nor
@@ -34,7 +26,6 @@ func (p *pool[T]) offer(job T) bool {
 
 // start starts a worker with job.
 func (p *pool[T]) start(job T) {
-	p.started++
 	go p.work(job)
 }
 

@@ -9,36 +9,44 @@ import (
 // Events that come one after another are served by one goroutine; events in
 // flight together each get one, and those goroutines serve the next events.
 // One thread, as on js/wasm, where a worker is back waiting before the next
-// event arrives.
+// event arrives. Events are handed over as the bridge does: offered to an
+// idle worker, else given to a new one.
 func TestPoolReusesIdleGoroutines(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	p := newPool(func(job func()) { job() })
+	started := 0
+	run := func(job func()) {
+		if !p.offer(job) {
+			started++
+			p.start(job)
+		}
+	}
 	for range 100 {
 		done := make(chan struct{})
-		p.run(func() { close(done) })
+		run(func() { close(done) })
 		<-done
 		runtime.Gosched() // let the worker get back to waiting for a job
 	}
-	if n := p.started; n != 1 {
-		t.Fatalf("100 events one after another left %d goroutines, want 1", n)
+	if started != 1 {
+		t.Fatalf("100 events one after another started %d goroutines, want 1", started)
 	}
 
 	const inFlight = 10
 	release := make(chan struct{})
-	var started sync.WaitGroup
-	started.Add(inFlight)
+	var wg sync.WaitGroup
+	wg.Add(inFlight)
 	for range inFlight {
-		p.run(func() { started.Done(); <-release })
+		run(func() { wg.Done(); <-release })
 	}
-	started.Wait()
+	wg.Wait()
 	close(release)
 	runtime.Gosched()
 	for range 50 {
 		done := make(chan struct{})
-		p.run(func() { close(done) })
+		run(func() { close(done) })
 		<-done
 	}
-	if n := p.started; n != inFlight {
-		t.Errorf("after %d events in flight at once and 50 more, %d goroutines, want %d", inFlight, n, inFlight)
+	if started != inFlight {
+		t.Errorf("after %d events in flight at once and 50 more, %d goroutines started, want %d", inFlight, started, inFlight)
 	}
 }

@@ -2,6 +2,9 @@
 // place of the one syumai/workers generates). One Go runtime serves every
 // fetch, cron and queue event of this isolate: syumai's module starts a fresh
 // one per event, which costs CPU time before any Go code runs (BENCHMARKS.md).
+// That runtime starts here, at module scope, when the isolate loads, so that
+// no event pays for the start (docs/runtime.md#where-the-runtime-starts); if
+// the start is refused there, the first event starts it, as it did before.
 //
 // The Go side is isolate/isolate.go and isolate/bridge.go. On the request
 // path the two speak through WebAssembly imports and an export, with numbers
@@ -15,19 +18,21 @@
 //               queue      a queue batch: head (queue, then id, attempts and
 //                          body length per message), the bodies one after another
 //   Go -> JS  imports of the module "isolate" (Runtime.imports below):
-//               ready(inbox, size, maxBodyBytes)  isolate.Serve has started
+//               ready(inbox, size, maxBodyBytes, headerNames, internalError)
+//                                                 isolate.Serve has started
 //               respond(id, head, body)           head: status, headers; for a
 //                                                 queue batch, a verdict per message
 //               fail(id, reason)                  the JSON 500; a batch is retried
 //               finish(id, failed, reason)        a cron event's end
 //               log(line)                         console.log
-//               kv(call, op, binding, key, value, ttl)  isolate.KV
+//               kv(call, binding, ops, data)      isolate.KV.Run: get, put and
+//                                                 delete operations run in turn
 //               fetch(call, head, hasBody, body, timeoutMs)  isolate.Fetch
 //               queueSend(call, binding, json)    isolate.Queue.Send
 //               durable(call, binding, name, method, arg)  isolate.DurableObjects (records.mjs)
-//             and, through syscall/js, binding.grow(n) (a larger inbox) and
-//             binding.executionContext(id) for Go.
+//             and, through syscall/js, binding.grow(n) (a larger inbox) for Go.
 // A head is lines joined by "\n"; header names and values cannot hold one.
+import * as workers from "cloudflare:workers";
 import "./wasm_exec.js";
 import mod from "./app.wasm";
 import { callRecords } from "./records.mjs";
@@ -35,41 +40,27 @@ export { IdempotencyRecords } from "./records.mjs";
 
 // Wasm memory never shrinks, so a runtime retires once its memory passes
 // this size: the next event starts a new one while the old one finishes what
-// it has in flight, and is then collected. The standard build's memory stays
-// flat with KV; syumai's D1 calls (strict mode) leak one callback each, so
-// such a runtime retires after tens of thousands of events; a TinyGo build's
-// heap grows with every event and retires far sooner (BENCHMARKS.md: the
-// soak). Starting a runtime costs the event that does it tens of milliseconds
-// of CPU, so no runtime retires for its number of events alone
-// (RETIRE_AFTER_EVENTS; the bench sets it to 1 for a runtime per request).
+// it has in flight, and is then collected. With KV the memory of both builds
+// stays flat (BENCHMARKS.md: the soak); syumai's D1 calls (strict mode) leak
+// one callback each, so such a runtime retires after tens of thousands of
+// events. A runtime started in an event costs that event the start, so no
+// runtime retires for its number of events alone (RETIRE_AFTER_EVENTS; the
+// bench sets it to 1 for a runtime per request).
 const RETIRE_AFTER_EVENTS = Infinity;
 const RETIRE_ABOVE_BYTES = 32 << 20;
 // A line with the runtime's memory is logged every this many events.
 const STATS_EVERY_EVENTS = 10000;
 
-// The answer when Go gives none: problem details, as every error is
-// (idempotency/problem.go has the same code, title and type).
-const INTERNAL_ERROR_DETAIL = "An internal error occurred. Retrying with the same Idempotency-Key is safe.";
-const INTERNAL_ERROR = JSON.stringify({
-  type: "https://github.com/orderintake/edge/blob/main/docs/problems.md#internal_error",
-  title: "Internal error",
-  status: 500,
-  detail: INTERNAL_ERROR_DETAIL,
-  error: "internal_error",
-  message: INTERNAL_ERROR_DETAIL,
-});
+// The answer when Go gives none: the body Go gave at ready
+// (isolate.Options.InternalError), else problem details that name no
+// application.
+let internalErrorBody = JSON.stringify({ type: "about:blank", title: "Internal Server Error", status: 500 });
 
 // The kinds of event isolate_deliver carries (isolate/bridge.go).
 const EVENT_SERVE = 1;
 const EVENT_SETTLE = 2;
 const EVENT_SCHEDULED = 3;
 const EVENT_QUEUE = 4;
-// KV operations of the kv import (isolate/kv.go).
-const KV_GET = 1;
-const KV_PUT = 2;
-const KV_DELETE = 3;
-const KV_GET_FIRST = 4; // get key; if it holds nothing, get value (another key)
-const KV_PUT_GET = 5; // put, then get the same key
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -79,19 +70,24 @@ let runtimesStarted = 0;
 let eventsServed = 0;
 
 class Runtime {
-  constructor(env) {
-    this.number = ++runtimesStarted;
+  // where is "module" for a start at module scope, where the platform
+  // refuses crypto.getRandomValues: the Go runtime's start then draws its
+  // random bytes (its map hash seeds) from Math.random, and only its start
+  // does (docs/adr/0008-a-runtime-seed-at-module-scope.md). Everything after,
+  // crypto/rand included, draws from crypto.getRandomValues.
+  constructor(env, where) {
+    this.number = runtimesStarted + 1; // counted once it has started
     this.env = env;
     this.pending = new Map(); // event id -> the resolve function of its answer
-    this.contexts = new Map(); // request or batch id -> its ExecutionContext
     this.nextID = 0;
     this.events = 0;
     this.dead = false;
-    this.binding = {
-      executionContext: (id) => this.contexts.get(id),
-    };
+    this.binding = {};
     const go = new Go();
     this.go = go;
+    let starting = where === "module";
+    seedFromMathRandom(go.importObject, () => starting, () => this.memory);
+    clockFromDateNow(go);
     // A Go program that exits (os.Exit, an unrecovered panic, a fatal error)
     // or traps can answer nothing more: fail what it holds, start afresh.
     go.exit = (code) => this.die(`the Go program exited with code ${code}`);
@@ -139,23 +135,30 @@ class Runtime {
     // makes workerd log a warning with a stack trace (which held back the
     // log lines after it). The runtime dies all the same.
     go._resolveExitPromise = () => this.die(`the Go program exited with code ${go.exitCode}`);
+    starting = false;
     if (this.inbox === undefined) {
-      this.die("the Go program did not call isolate.Serve");
-      throw new Error("the Go runtime did not start");
+      // At module scope, the start's failure is logged once, by the module
+      // (a thrown Go start rejects go.run's promise, whose reason comes a
+      // microtask later and is kept as this.failure).
+      if (where === "module") this.dead = true;
+      else this.die("the Go program did not call isolate.Serve");
+      throw new StartError(this);
     }
-    log({ event: "runtime_started", runtime: this.number });
+    runtimesStarted = this.number;
+    log({ event: "runtime_started", runtime: this.number, at: where });
   }
 
   // imports are the functions Go calls (isolate/bridge.go). Pointers and
   // lengths come as i32: ">>> 0" reads them unsigned.
   imports() {
     return {
-      ready: (inbox, size, maxBodyBytes, namesPtr, namesLen) => {
+      ready: (inbox, size, maxBodyBytes, namesPtr, namesLen, failurePtr, failureLen) => {
         this.inbox = inbox >>> 0;
         this.inboxSize = size >>> 0;
         this.maxBodyBytes = maxBodyBytes;
         // The headers Go reads (isolate.Options.Headers), or all of them.
         this.headerNames = namesLen > 0 ? this.string(namesPtr, namesLen).split("\n") : null;
+        if (failureLen > 0) internalErrorBody = this.bytes(failurePtr, failureLen).slice();
       },
       respond: (id, headPtr, headLen, bodyPtr, bodyLen) =>
         this.settle(id, { head: this.string(headPtr, headLen), body: this.bytes(bodyPtr, bodyLen).slice() }),
@@ -163,26 +166,23 @@ class Runtime {
       finish: (id, failed, reasonPtr, reasonLen) =>
         this.settle(id, { error: failed ? this.string(reasonPtr, reasonLen) : null }),
       log: (linePtr, lineLen) => console.log(this.string(linePtr, lineLen)),
-      kv: (call, op, bindingPtr, bindingLen, keyPtr, keyLen, valuePtr, valueLen, ttl) => {
-        const key = this.string(keyPtr, keyLen);
-        const value = this.string(valuePtr, valueLen);
-        this.call(call, () => {
-          const ns = this.env[this.string(bindingPtr, bindingLen)];
-          const put = () => ns.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
-          switch (op) {
-            case KV_GET:
-              return ns.get(key).then(found);
-            case KV_PUT:
-              return put().then(() => [0]);
-            case KV_DELETE:
-              return ns.delete(key).then(() => [0]);
-            case KV_GET_FIRST: // [1, first's value], [2, second's] or [0]
-              return ns.get(key).then((v) => (v !== null ? [1, v] : ns.get(value).then((w) => (w !== null ? [2, w] : [0]))));
-            case KV_PUT_GET:
-              return put().then(() => ns.get(key)).then(found);
-          }
-          throw new Error(`unknown KV operation ${op}`);
-        }, (outcome) => outcome);
+      kv: (call, bindingPtr, bindingLen, opsPtr, opsLen, dataPtr, dataLen) => {
+        // Each op is a line: "get <key bytes>", "put <key bytes> <value
+        // bytes> <ttl>" or "delete <key bytes>"; the keys and values follow
+        // one another in data.
+        const ops = [];
+        let at = dataPtr >>> 0;
+        const take = (n) => {
+          const text = this.string(at, n);
+          at += n;
+          return text;
+        };
+        for (const line of this.string(opsPtr, opsLen).split("\n")) {
+          const [name, keyLen, valueLen, ttl] = line.split(" ");
+          ops.push({ name, key: take(Number(keyLen)), value: name === "put" ? take(Number(valueLen)) : null, ttl: Number(ttl) });
+        }
+        const binding = this.string(bindingPtr, bindingLen);
+        this.call(call, () => runKV(this.env[binding], ops), (outcome) => outcome);
       },
       fetch: (call, headPtr, headLen, hasBody, bodyPtr, bodyLen, timeoutMs) => {
         const head = this.string(headPtr, headLen);
@@ -271,8 +271,7 @@ class Runtime {
     return answer;
   }
 
-  serve(id, head, body, ctx) {
-    this.contexts.set(id, ctx);
+  serve(id, head, body) {
     this.send(EVENT_SERVE, id, 0, head, body);
   }
 
@@ -280,32 +279,97 @@ class Runtime {
     this.send(EVENT_SCHEDULED, id, 0, cron, undefined, time);
   }
 
-  queue(id, head, bodies, ctx) {
-    this.contexts.set(id, ctx);
+  queue(id, head, bodies) {
     this.send(EVENT_QUEUE, id, 0, head, bodies);
   }
 
   settle(id, answer) {
     const resolve = this.pending.get(id);
     this.pending.delete(id);
-    this.contexts.delete(id);
     resolve?.(answer);
   }
 
   die(reason) {
+    this.failure ??= reason;
     if (this.dead) return;
     this.dead = true;
     if (current === this) current = undefined;
     log({ event: "runtime_died", runtime: this.number, inFlight: this.pending.size, error: String(reason) });
     for (const resolve of this.pending.values()) resolve({ error: `the Go runtime died: ${reason}` });
     this.pending.clear();
-    this.contexts.clear();
   }
 }
 
-// found is the outcome of a KV get: [1, value], or [0] for a missing key.
-function found(value) {
-  return value !== null ? [1, value] : [0];
+// runKV runs KV operations one after another on the namespace ns and stops
+// at the first get that finds a value: [its index + 1, the value], or [0]
+// when no get found one.
+async function runKV(ns, ops) {
+  for (let i = 0; i < ops.length; i++) {
+    const { name, key, value, ttl } = ops[i];
+    if (name === "get") {
+      const v = await ns.get(key);
+      if (v !== null) return [i + 1, v];
+    } else if (name === "put") {
+      await ns.put(key, value, ttl > 0 ? { expirationTtl: ttl } : undefined);
+    } else if (name === "delete") {
+      await ns.delete(key);
+    } else {
+      throw new Error(`unknown KV operation ${name}`);
+    }
+  }
+  return [0];
+}
+
+// seedFromMathRandom makes the Go runtime's random imports (the standard
+// Go's runtime.getRandomData, TinyGo's too and its WASI random_get) fill
+// their bytes from Math.random while starting() is true, and from
+// crypto.getRandomValues, as wasm_exec.js does, once it is false.
+function seedFromMathRandom(importObject, starting, memory) {
+  const fill = (ptr, len) => {
+    const bytes = new Uint8Array(memory().buffer, ptr, len);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  };
+  const gojs = importObject.gojs;
+  const getRandomData = gojs["runtime.getRandomData"];
+  if (importObject.wasi_snapshot_preview1 === undefined) {
+    // The standard Go: a slice (pointer, length: 8 bytes each) at sp + 8.
+    gojs["runtime.getRandomData"] = (sp) => {
+      if (!starting()) return getRandomData(sp);
+      const view = new DataView(memory().buffer);
+      const at = (sp >>> 0) + 8;
+      fill(view.getUint32(at, true) + view.getInt32(at + 4, true) * 4294967296,
+        view.getUint32(at + 8, true) + view.getInt32(at + 12, true) * 4294967296);
+    };
+    return;
+  }
+  // TinyGo: a pointer and a length.
+  gojs["runtime.getRandomData"] = (ptr, len) => starting() ? fill(ptr >>> 0, len >>> 0) : getRandomData(ptr, len);
+  const wasi = importObject.wasi_snapshot_preview1;
+  const randomGet = wasi.random_get;
+  wasi.random_get = (ptr, len) => {
+    if (!starting()) return randomGet(ptr, len);
+    fill(ptr >>> 0, len >>> 0);
+    return 0;
+  };
+}
+
+// clockFromDateNow makes the Go runtime's monotonic clock (the standard Go's
+// runtime.nanotime1, TinyGo's runtime.ticks, which is its wall clock too)
+// read Date.now(). wasm_exec.js reads Date.now() - performance.now() as its
+// time origin when a Go is made, and at module scope workerd's
+// performance.now() reads 0: both clocks would then run the time since 1970
+// ahead. In an event workerd's performance.now() reads what Date.now() does.
+function clockFromDateNow(go) {
+  const gojs = go.importObject.gojs;
+  if (go.importObject.wasi_snapshot_preview1 !== undefined) {
+    gojs["runtime.ticks"] = () => BigInt(Date.now() * 1e6); // TinyGo: nanoseconds
+    return;
+  }
+  gojs["runtime.nanotime1"] = (sp) => { // the standard Go: an int64 at sp + 8
+    const ns = Date.now() * 1e6;
+    go.mem.setUint32((sp >>> 0) + 8, ns, true);
+    go.mem.setUint32((sp >>> 0) + 12, Math.floor(ns / 4294967296), true);
+  };
 }
 
 // maxBytes is the most bytes put can write for part: UTF-8 takes at most
@@ -330,9 +394,37 @@ function put(inbox, offset, part) {
   return part.length;
 }
 
+// runtime is the runtime new events go to, started in this event when there
+// is none: the module-scope start was refused, or the last runtime retired
+// or died.
 function runtime(env) {
-  if (current === undefined) current = new Runtime(env);
+  if (current === undefined) current = new Runtime(env, "event");
   return current;
+}
+
+// StartError is thrown when a Go program did not reach isolate.Serve; its
+// runtime's failure, when known, says why.
+class StartError extends Error {
+  constructor(rt) {
+    super("the Go runtime did not start");
+    this.runtime = rt;
+  }
+
+  toString() {
+    return this.runtime.failure === undefined ? this.message : `${this.message}: ${this.runtime.failure}`;
+  }
+}
+
+// The start at module scope. workers.env (the bindings, vars and secrets) is
+// there since the runtime's 2025-03 releases; without it, or when the start
+// throws, the first event starts the runtime as before, and one line says why
+// (a microtask later, once a failed start's reason has come).
+try {
+  if (workers.env === undefined) throw new Error("cloudflare:workers exports no env");
+  current = new Runtime(workers.env, "module");
+} catch (err) {
+  current = undefined;
+  Promise.resolve().then(() => log({ event: "runtime_start_deferred", error: String(err) }));
 }
 
 async function onFetch(request, env, ctx) {
@@ -351,7 +443,7 @@ async function onFetch(request, env, ctx) {
   }
   // Taken again: the runtime may have retired or died while the body came in.
   const rt = runtime(env);
-  const answer = await rt.dispatch((id) => rt.serve(id, head, body, ctx));
+  const answer = await rt.dispatch((id) => rt.serve(id, head, body));
   try {
     if (answer.error === undefined) return toResponse(answer.head, answer.body);
   } catch (err) {
@@ -382,7 +474,7 @@ async function onQueue(batch, env, ctx) {
     bodies.push(body);
   }
   const rt = runtime(env);
-  const answer = await rt.dispatch((id) => rt.queue(id, head, bodies, ctx));
+  const answer = await rt.dispatch((id) => rt.queue(id, head, bodies));
   let verdicts = [];
   if (answer.error === undefined) {
     verdicts = answer.head.split("\n");
@@ -461,7 +553,7 @@ function toResponse(head, body) {
 
 function internalError(reason) {
   log({ event: "internal_error", status: 500, error: String(reason) });
-  return new Response(INTERNAL_ERROR, {
+  return new Response(internalErrorBody, {
     status: 500,
     statusText: "Internal Server Error",
     headers: { "Content-Type": "application/problem+json", "Cache-Control": "no-store" },
@@ -470,7 +562,7 @@ function internalError(reason) {
 
 // platformFetch is isolate.Fetch's JavaScript half. The timeout aborts the
 // fetch from here: Go timers cannot be relied on in a runtime shared by many
-// requests (README: the rule for the request path).
+// requests (docs/runtime.md: the rule for code on the request path).
 async function platformFetch(head, body, timeoutMs) {
   const lines = head.split("\n");
   const response = await fetch(lines[1], {

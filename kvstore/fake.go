@@ -10,14 +10,14 @@ import (
 // Op names a kind of KV operation, for counting and for injecting faults.
 type Op string
 
-// The operations of a Store.
+// The operations of a Namespace.
 const (
 	OpGet    Op = "get"
 	OpPut    Op = "put"
 	OpDelete Op = "delete"
 )
 
-// Fake is an in-memory Store that behaves like Workers KV where order intake
+// Fake is an in-memory Namespace that behaves like Workers KV where order intake
 // depends on it: values expire on an injectable clock, a TTL below 60 s and a
 // key over 512 bytes are refused with KV's own errors, and writes reach other
 // edge locations only after a propagation lag (KV is eventually consistent;
@@ -63,7 +63,7 @@ func (f *Fake) SetPropagationLag(lag time.Duration) {
 // At returns the namespace as one edge location sees it: its own writes at
 // once, other locations' writes after the propagation lag. The Fake itself is
 // location "".
-func (f *Fake) At(location string) Store { return locationView{f, location} }
+func (f *Fake) At(location string) Namespace { return locationView{f, location} }
 
 // FailNth makes the nth call (counting from 1, over the Fake's life) of op
 // fail with err.

@@ -121,7 +121,7 @@ func TestFakeLocationsSeeOtherWritesAfterTheLag(t *testing.T) {
 		t.Fatalf("AMS sees %q before SFO's write propagated", v)
 	}
 	clock.Advance(10 * time.Second)
-	for _, loc := range []Store{ams, sfo, f} {
+	for _, loc := range []Namespace{ams, sfo, f} {
 		if v, _, _ := loc.Get(ctx, "k"); v != "from SFO" {
 			t.Errorf("after propagation: %q, want the last write to win", v)
 		}

@@ -1,6 +1,7 @@
-// Package kvstore is the seam between order intake and Workers KV: one small
-// interface, the Workers KV adapter (workerskv.go, Wasm only) and an in-memory
-// fake that refuses what the real KV refuses (fake.go).
+// Package kvstore is the seam between the worker and Workers KV: the
+// Namespace interface, which the glue's binding (isolate.KV) satisfies, and an
+// in-memory fake that refuses what the real KV refuses (fake.go). It is pure
+// Go and imports nothing of the platform.
 package kvstore
 
 import "context"
@@ -14,8 +15,8 @@ const (
 	MaxKeyBytes = 512
 )
 
-// Store is the part of Workers KV that order intake uses.
-type Store interface {
+// Namespace is the part of a Workers KV namespace that the worker uses.
+type Namespace interface {
 	// Get returns the value under key. found is false, with a nil error, when
 	// the key does not exist or has expired.
 	Get(ctx context.Context, key string) (value string, found bool, err error)
@@ -25,10 +26,10 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Two sequences of operations that a Store may run in one call, saving the
-// round trip between them (WorkersKV does: each costs Go a turn through
+// Two sequences of operations that a Namespace may run in one call, saving the
+// round trip between them (isolate.KV does: each costs Go a turn through
 // JavaScript and back). GetFirst and PutGet run them one by one on any other
-// Store, so what is read and written, and in which order, is the same.
+// Namespace, so what is read and written, and in which order, is the same.
 
 // FirstGetter reads first, and second only when first holds no value.
 type FirstGetter interface {
@@ -42,7 +43,7 @@ type PutGetter interface {
 
 // GetFirst reads first and, when it holds no value, second; index is 0 or 1
 // for the key whose value it returns, -1 when neither holds one.
-func GetFirst(ctx context.Context, s Store, first, second string) (index int, value string, err error) {
+func GetFirst(ctx context.Context, s Namespace, first, second string) (index int, value string, err error) {
 	if f, ok := s.(FirstGetter); ok {
 		return f.GetFirst(ctx, first, second)
 	}
@@ -60,7 +61,7 @@ func GetFirst(ctx context.Context, s Store, first, second string) (index int, va
 
 // PutGet stores value under key and reads key back; a failed write is not
 // read back.
-func PutGet(ctx context.Context, s Store, key, value string, ttlSeconds int) (readBack string, found bool, err error) {
+func PutGet(ctx context.Context, s Namespace, key, value string, ttlSeconds int) (readBack string, found bool, err error) {
 	if p, ok := s.(PutGetter); ok {
 		return p.PutGet(ctx, key, value, ttlSeconds)
 	}

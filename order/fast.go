@@ -1,9 +1,9 @@
 package order
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
-
-	"github.com/orderintake/edge/idempotency"
 )
 
 // Fast paths for the common case of each step of a request, written by hand
@@ -158,103 +158,63 @@ func validSymbol(s string) bool {
 func appendCanonical(b []byte, o Order) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"symbol":`...)
-	if b, ok = idempotency.AppendJSONString(b, o.Symbol, true); !ok {
+	if b, ok = appendJSONString(b, o.Symbol); !ok {
 		return nil, false
 	}
 	b = append(b, `,"side":`...)
-	if b, ok = idempotency.AppendJSONString(b, o.Side, true); !ok {
+	if b, ok = appendJSONString(b, o.Side); !ok {
 		return nil, false
 	}
 	b = append(b, `,"quantity":`...)
 	b = strconv.AppendUint(b, o.Quantity, 10)
 	if o.Type != TypeMarket && o.Type != "" {
 		b = append(b, `,"type":`...)
-		if b, ok = idempotency.AppendJSONString(b, o.Type, true); !ok {
+		if b, ok = appendJSONString(b, o.Type); !ok {
 			return nil, false
 		}
 	}
 	if o.LimitPrice != "" {
 		b = append(b, `,"limitPrice":`...)
-		if b, ok = idempotency.AppendJSONString(b, o.LimitPrice, true); !ok {
+		if b, ok = appendJSONString(b, o.LimitPrice); !ok {
 			return nil, false
 		}
 	}
 	if o.TimeInForce != TimeInForceDay && o.TimeInForce != "" {
 		b = append(b, `,"timeInForce":`...)
-		if b, ok = idempotency.AppendJSONString(b, o.TimeInForce, true); !ok {
+		if b, ok = appendJSONString(b, o.TimeInForce); !ok {
 			return nil, false
 		}
 	}
 	return append(b, '}'), true
 }
 
-// fastJSON is a value with a hand-written encoder: appendJSON writes what
-// marshalJSON writes, or reports false.
-type fastJSON interface {
-	appendJSON(b []byte) ([]byte, bool)
+// appendJSONString appends s as json.Marshal writes it when s is printable
+// ASCII other than '<', '>' and '&' (which json.Marshal escapes): '"' and '\'
+// are escaped. For anything else ok is false, and the caller leaves s to
+// encoding/json.
+func appendJSONString(b []byte, s string) ([]byte, bool) {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
+			return b, false
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"'), true
 }
 
-// encodeJSON writes v as marshalJSON does: by its hand-written encoder when
-// that answers, else by marshalJSON. size is the usual length of v's JSON.
-func encodeJSON(v fastJSON, size int) ([]byte, error) {
-	if b, ok := v.appendJSON(make([]byte, 0, size)); ok {
-		return b, nil
+// marshalJSON writes v as JavaScript's JSON.stringify does, as the order
+// gateway's own JavaScript clients would: "<", ">" and "&" stay as they are.
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
-	return marshalJSON(v)
-}
-
-// appendJSON appends the log line as marshalJSON writes it; ok is false
-// when a string needs an escape.
-func (l *logLine) appendJSON(b []byte) ([]byte, bool) {
-	var ok bool
-	b = append(b, `{"event":`...)
-	if b, ok = idempotency.AppendJSONString(b, l.Event, false); !ok {
-		return nil, false
-	}
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(l.Status), 10)
-	if l.Code != "" {
-		b = append(b, `,"code":`...)
-		if b, ok = idempotency.AppendJSONString(b, l.Code, false); !ok {
-			return nil, false
-		}
-	}
-	if l.OrderID != "" {
-		b = append(b, `,"orderId":`...)
-		if b, ok = idempotency.AppendJSONString(b, l.OrderID, false); !ok {
-			return nil, false
-		}
-	}
-	b = append(b, `,"elapsedMs":`...)
-	b = strconv.AppendInt(b, l.ElapsedMs, 10)
-	if l.Error != "" {
-		b = append(b, `,"error":`...)
-		if b, ok = idempotency.AppendJSONString(b, l.Error, false); !ok {
-			return nil, false
-		}
-	}
-	return append(b, '}'), true
-}
-
-// appendJSON appends the receipt as marshalJSON writes it; ok is false when
-// a string needs an escape.
-func (r *Receipt) appendJSON(b []byte) ([]byte, bool) {
-	ok := true
-	field := func(name, value string, omitEmpty bool) {
-		if ok && (value != "" || !omitEmpty) {
-			b = append(b, name...)
-			b, ok = idempotency.AppendJSONString(b, value, false)
-		}
-	}
-	field(`{"orderId":`, r.OrderID, false)
-	field(`,"status":`, r.Status, false)
-	field(`,"symbol":`, r.Symbol, false)
-	field(`,"side":`, r.Side, false)
-	b = append(b, `,"quantity":`...)
-	b = strconv.AppendUint(b, r.Quantity, 10)
-	field(`,"type":`, r.Type, true)
-	field(`,"limitPrice":`, r.LimitPrice, true)
-	field(`,"timeInForce":`, r.TimeInForce, true)
-	field(`,"acceptedAt":`, r.AcceptedAt, false)
-	return append(b, '}'), ok
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

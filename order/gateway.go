@@ -1,32 +1,39 @@
 package order
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Fetcher sends one request and returns the response with its body in
-// memory. The timeout is part of the call because on Workers only the
-// platform can enforce it: Go timers on the request path hang requests under
-// workerd (package isolate), so the Wasm Fetcher is isolate.Fetch, which
-// aborts the platform's fetch. An abort or a network failure is an error.
-type Fetcher interface {
-	Fetch(req *http.Request, timeout time.Duration) (*http.Response, error)
+// FetchRequest is one POST to the order gateway: its URL, headers (one value
+// each) and JSON body.
+type FetchRequest struct {
+	URL    string
+	Header map[string]string
+	Body   []byte
 }
 
-// FetchFunc makes a function, such as isolate.Fetch, a Fetcher.
-type FetchFunc func(req *http.Request, timeout time.Duration) (*http.Response, error)
+// FetchResponse is the gateway's answer: its status, the status's standard
+// text (net/http's StatusText: HTTP/2 sends none of its own) and the start of
+// its body, enough for a refusal's reason.
+type FetchResponse struct {
+	Status     int
+	StatusText string
+	Body       []byte
+}
 
-// Fetch calls f.
-func (f FetchFunc) Fetch(req *http.Request, timeout time.Duration) (*http.Response, error) {
-	return f(req, timeout)
+// Fetcher sends one request to the order gateway. The timeout is part of the
+// call because on Workers only the platform can enforce it: Go timers on the
+// request path hang requests under workerd (docs/runtime.md), so the
+// worker's fetch aborts the platform's own. An abort or a network failure is
+// an error. The intake (package intake) adapts an HTTP client to it; this
+// package stays free of net/http.
+type Fetcher interface {
+	Fetch(ctx context.Context, req FetchRequest, timeout time.Duration) (FetchResponse, error)
 }
 
 // Gateway is the Placer that sends each order to an order gateway (docs/downstreams.md#the-order-gateway):
@@ -44,13 +51,14 @@ type Gateway struct {
 // Refusal is the gateway's definitive no to one order: it is stored as the
 // key's result and replayed, unlike an error, after which a retry may place.
 type Refusal struct {
-	Status int    // the gateway's status, for the log
-	Reason string // the gateway's own words, for the client
+	Status     int    // the gateway's status, for the log
+	StatusText string // its standard text, for the log
+	Reason     string // the gateway's own words, for the client
 }
 
 // Error says who refused, with which status; the reason is for the client.
 func (r *Refusal) Error() string {
-	return fmt.Sprintf("the order gateway refused the order with %d %s", r.Status, http.StatusText(r.Status))
+	return strings.TrimSpace(fmt.Sprintf("the order gateway refused the order with %d %s", r.Status, r.StatusText))
 }
 
 // maxReasonChars bounds the gateway's words passed on to the client.
@@ -81,43 +89,36 @@ func (g Gateway) Place(ctx context.Context, orderID, client string, o Order) (Re
 	if err != nil {
 		return Receipt{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL, bytes.NewReader(body))
-	if err != nil {
-		return Receipt{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", orderID)
+	header := map[string]string{"Content-Type": "application/json", "Idempotency-Key": orderID}
 	if g.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+g.Token)
+		header["Authorization"] = "Bearer " + g.Token
 	}
-	resp, err := g.Fetcher.Fetch(req, g.Timeout)
+	resp, err := g.Fetcher.Fetch(ctx, FetchRequest{URL: g.URL, Header: header, Body: body}, g.Timeout)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("the order gateway gave no answer (timeout %v): %w", g.Timeout, err)
 	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusUnprocessableEntity:
-		return Receipt{}, &Refusal{Status: resp.StatusCode, Reason: refusalReason(resp)}
+	switch resp.Status {
+	case 400, 403, 404, 422: // bad request, forbidden, not found, unprocessable
+		return Receipt{}, &Refusal{Status: resp.Status, StatusText: resp.StatusText, Reason: refusalReason(resp)}
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return Receipt{}, fmt.Errorf("the order gateway answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	if resp.Status < 200 || resp.Status > 299 {
+		return Receipt{}, fmt.Errorf("the order gateway answered %d %s", resp.Status, resp.StatusText)
 	}
 	return MintReceipt{Now: g.Now}.Place(ctx, orderID, client, o)
 }
 
 // refusalReason is the refusal body's "message" or "error" string, else the
-// status text (the standard one: HTTP/2 sends none of its own).
-func refusalReason(resp *http.Response) string {
+// status text.
+func refusalReason(resp FetchResponse) string {
 	var fields map[string]any
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(raw, &fields) == nil {
+	if json.Unmarshal(resp.Body, &fields) == nil {
 		for _, name := range []string{"message", "error"} {
 			if s, ok := fields[name].(string); ok && strings.TrimSpace(s) != "" {
 				return truncateChars(strings.TrimSpace(s), maxReasonChars)
 			}
 		}
 	}
-	return http.StatusText(resp.StatusCode)
+	return resp.StatusText
 }
 
 func truncateChars(s string, n int) string {

@@ -1,8 +1,10 @@
 // Package order is the order domain of the order-intake worker, in pure Go:
-// parsing and validating an order, its canonical form and fingerprint, its
-// receipt and order id, the placers (minting a receipt, or an order gateway),
-// and the HTTP handler that puts the idempotency engine (package idempotency)
-// in front of placing one order. It builds and tests natively.
+// parsing and validating an order, its price, its canonical form and
+// fingerprint, its order id, receipt and status, and the placers (minting a
+// receipt, or an order gateway) with their refusals. It knows nothing of
+// HTTP, idempotency records or the platform: the intake (package intake)
+// serves it, and a client (package client) speaks it. It imports no other
+// package of this module.
 package order
 
 import (

@@ -36,12 +36,34 @@ func OrderID(scope, key, fingerprint string) string {
 	return uuid.NewSHA1(orderIDNamespace, []byte(scope+"\n"+key+"\n"+fingerprint)).String()
 }
 
-// timeFormat is JavaScript's toISOString: UTC, milliseconds, Z.
-const timeFormat = "2006-01-02T15:04:05.000Z"
+// IsOrderID reports whether id has the form of the ids OrderID derives: a
+// lower-case, hyphenated version-5 UUID.
+func IsOrderID(id string) bool {
+	if len(id) != 36 || id[14] != '5' {
+		return false
+	}
+	for i, c := range []byte(id) {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
-// formatTime writes t as JavaScript's toISOString does: UTC, milliseconds, Z.
-func formatTime(t time.Time) string {
-	return t.UTC().Format(timeFormat)
+// TimeLayout is the layout of every time the intake answers with
+// (acceptedAt, placedAt): JavaScript's toISOString, UTC, milliseconds, Z.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime writes t as JavaScript's toISOString does: UTC, milliseconds, Z.
+func FormatTime(t time.Time) string {
+	return t.UTC().Format(TimeLayout)
 }
 
 // Placer places an order. orderID is stable across retries of one request,
@@ -72,6 +94,6 @@ func (m MintReceipt) Place(_ context.Context, orderID, _ string, o Order) (Recei
 		Type:        o.Type,
 		LimitPrice:  o.LimitPrice,
 		TimeInForce: o.TimeInForce,
-		AcceptedAt:  formatTime(m.Now()),
+		AcceptedAt:  FormatTime(m.Now()),
 	}, nil
 }

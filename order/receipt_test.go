@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,24 @@ func TestFirstVersionReceiptDecodes(t *testing.T) {
 	}
 	if again, _ := json.Marshal(r); string(again) != v1 {
 		t.Errorf("re-encoded\n got %s\nwant %s", again, v1)
+	}
+}
+
+// IsOrderID accepts exactly the form OrderID derives.
+func TestIsOrderID(t *testing.T) {
+	t.Parallel()
+	id := OrderID("acme", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint())
+	if !IsOrderID(id) {
+		t.Errorf("IsOrderID(%q) = false for an id OrderID derived", id)
+	}
+	for _, bad := range []string{
+		"", "not-an-id", strings.ToUpper(id), "{" + id + "}", "urn:uuid:" + id, id + "0", id[:35],
+		"0b6f3a4e-7d8c-4e1f-9a2b-3c4d5e6f7a8b", // version 4
+		"0b6f3a4e_7d8c-5e1f-9a2b-3c4d5e6f7a8b", // not hyphenated
+		"0b6f3a4e-7d8c-5e1f-9a2b-3c4d5e6f7a8g", // not hex
+	} {
+		if IsOrderID(bad) {
+			t.Errorf("IsOrderID(%q) = true", bad)
+		}
 	}
 }

@@ -33,8 +33,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(r.Body).Decode(&d); err != nil || d.Type == "" {
 		// A 4xx is final: the sender's retries of this delivery get the same
 		// answer without running the receiver again.
-		(&idempotency.Problem{Status: http.StatusBadRequest, Code: "invalid_delivery",
-			Detail: `The body must be a JSON object with a "type".`}).Response().Write(w)
+		problems.Response(&idempotency.Problem{Status: http.StatusBadRequest, Code: "invalid_delivery",
+			Detail: `The body must be a JSON object with a "type".`}).Write(w)
 		return
 	}
 	call, _ := idempotency.CallFrom(r.Context())
@@ -42,6 +42,11 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"received":%q,"type":%q,"processedAt":%q}`, call.Key, d.Type, rc.now().UTC().Format(time.RFC3339Nano))
 }
+
+// problems are this receiver's problem details: the engine's codes are
+// documented on the project's page of problem types, so their type URIs point
+// there (without this, the engine's generic about:blank).
+var problems = idempotency.Problems{TypeBase: "https://github.com/orderintake/edge/blob/main/docs/problems.md#"}
 
 // newHandler routes the example's requests: deliveries behind the
 // idempotency middleware, and a count of the deliveries this isolate has
@@ -55,6 +60,7 @@ func newHandler(store idempotency.Store, now func() time.Time) http.Handler {
 		KeyHeader:    "Webhook-Id",
 		Required:     true,
 		MaxBodyBytes: 64 << 10,
+		Problems:     problems,
 	})(rc))
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -12,21 +12,24 @@ import (
 
 // Store keeps the records authoritative in the table, with completed results
 // also written to KV, which every lookup reads first: a replay at the edge
-// costs one KV read, as with package kv alone. Cache may be nil: then every
-// lookup reads the table. Table is a D1 Table, or any Records (package
-// durable keeps them in Durable Objects).
+// costs one KV read, as with package kv alone.
 type Store struct {
+	// Table holds the records: a D1 Table, or any Records (package durable
+	// keeps them in Durable Objects).
 	Table Records
-	Cache *kv.Store
-	Now   func() time.Time
+	// Results, when not nil, keeps a copy of each completed result in KV,
+	// read before the table; nil means every lookup reads the table.
+	Results *kv.Store
+	// Now is the clock of the rows' expiry.
+	Now func() time.Time
 }
 
-// Lookup tries the KV cache, then the table. The cache can only lag, never
-// lie: a result, once stored, does not change until it expires. So a cache
-// that cannot be read is passed over, and the table decides.
+// Lookup tries the results in KV, then the table. The copy in KV can only
+// lag, never lie: a result, once stored, does not change until it expires.
+// So a copy that cannot be read is passed over, and the table decides.
 func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *idempotency.Claim, error) {
-	if s.Cache != nil {
-		if cached, err := s.Cache.ReadResult(ctx, key); err == nil && cached != nil {
+	if s.Results != nil {
+		if cached, err := s.Results.ReadResult(ctx, key); err == nil && cached != nil {
 			return cached, nil, nil
 		}
 	}
@@ -40,17 +43,17 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 	}
 	result := &idempotency.Result{Fingerprint: row.Fingerprint, Status: row.ResponseStatus, Header: row.ResponseHeader,
 		Body: row.ResponseBody, CompletedAt: row.CompletedAt, ExpiresAt: row.ExpiresAt}
-	s.cache(ctx, key, *result, now) // for the next retry at this edge
+	s.copyToKV(ctx, key, *result, now) // for the next retry at this edge
 	return result, nil, nil
 }
 
-// cache writes r to the KV cache, best effort (the table stays
+// copyToKV writes a copy of r to KV, best effort (the table stays
 // authoritative), for the whole seconds the row has left at now, and not at
-// all when KV's 60 s floor would keep it beyond the row: the cache may lag
+// all when KV's 60 s floor would keep it beyond the row: the copy may lag
 // the table, never outlive it.
-func (s Store) cache(ctx context.Context, key string, r idempotency.Result, now time.Time) {
-	if left := r.ExpiresAt.Sub(now).Truncate(time.Second); s.Cache != nil && left >= kvstore.MinTTLSeconds*time.Second {
-		s.Cache.WriteResult(ctx, key, r, left)
+func (s Store) copyToKV(ctx context.Context, key string, r idempotency.Result, now time.Time) {
+	if left := r.ExpiresAt.Sub(now).Truncate(time.Second); s.Results != nil && left >= kvstore.MinTTLSeconds*time.Second {
+		s.Results.WriteResult(ctx, key, r, left)
 	}
 }
 
@@ -65,14 +68,14 @@ func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool
 	return won, nil, err
 }
 
-// Complete stores the result in the table, then in the cache. Only the table
-// write decides success: a result missing from the cache is read from the
-// table and cached by the next lookup.
+// Complete stores the result in the table, then its copy in KV. Only the
+// table write decides success: a result missing from KV is read from the
+// table and copied by the next lookup.
 func (s Store) Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result) error {
 	if err := s.Table.Complete(ctx, key, c, r, r.ExpiresAt); err != nil {
 		return err
 	}
-	s.cache(ctx, key, r, s.Now())
+	s.copyToKV(ctx, key, r, s.Now())
 	return nil
 }
 

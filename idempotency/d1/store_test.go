@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 	t.Run("with the KV cache", func(t *testing.T) {
 		t.Parallel()
 		storetest.Run(t, func(t *testing.T, clock *kvstore.Clock) idempotency.Store {
-			return d1.Store{Table: d1.NewFakeTable(), Cache: &kv.Store{KV: kvstore.NewFake(clock.Now)}, Now: clock.Now}
+			return d1.Store{Table: d1.NewFakeTable(), Results: &kv.Store{KV: kvstore.NewFake(clock.Now)}, Now: clock.Now}
 		}, opts)
 	})
 }
@@ -42,7 +42,7 @@ func TestTheCacheRefilledByLookupNeverOutlivesTheRow(t *testing.T) {
 	ctx := context.Background()
 	clock := kvstore.NewClock(storetest.Start)
 	cache := kvstore.NewFake(clock.Now)
-	store := d1.Store{Table: d1.NewFakeTable(), Cache: &kv.Store{KV: cache}, Now: clock.Now}
+	store := d1.Store{Table: d1.NewFakeTable(), Results: &kv.Store{KV: cache}, Now: clock.Now}
 	c := idempotency.Claim{Fingerprint: "fp", ID: "c", ClaimedAt: clock.Now(), LeaseUntil: clock.Now().Add(storetest.Lease)}
 	if won, _, err := store.Claim(ctx, "k", c); !won || err != nil {
 		t.Fatalf("Claim: %v, %v", won, err)

@@ -2,7 +2,7 @@
 // key is one atomic statement: of concurrent calls of one key exactly one
 // runs, across every Cloudflare location, since D1 has one primary. This is
 // the order intake's strict mode (docs/strict-mode.md). Workers KV can stay in
-// front as the edge cache of completed results (Store.Cache).
+// front with a copy of the completed results (Store.Results).
 package d1
 
 import (

@@ -32,10 +32,10 @@ type Objects interface {
 	Call(ctx context.Context, name, method string, arg []byte) ([]byte, error)
 }
 
-// New returns the store: the records in objects, the completed results also
-// in cache (nil for none), expiry on now.
-func New(objects Objects, cache *kv.Store, now func() time.Time) d1.Store {
-	return d1.Store{Table: Records{Objects: objects}, Cache: cache, Now: now}
+// New returns the store: the records in objects, a copy of the completed
+// results in results (nil for none), expiry on now.
+func New(objects Objects, results *kv.Store, now func() time.Time) d1.Store {
+	return d1.Store{Table: Records{Objects: objects}, Results: results, Now: now}
 }
 
 // Records are d1.Records in objects, each record key in the object

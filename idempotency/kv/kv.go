@@ -1,4 +1,4 @@
-// Package kv is an idempotency.Store in Workers KV (through kvstore.Store),
+// Package kv is an idempotency.Store in Workers KV (through kvstore.Namespace),
 // under two KV keys per record key, "pending:<record key>" for the claim and
 // "result:<record key>" for the result: KV allows one write per second per
 // key, and a claim is followed by its result within milliseconds.
@@ -31,7 +31,7 @@ const (
 
 // Store keeps records in one KV namespace.
 type Store struct {
-	KV kvstore.Store
+	KV kvstore.Namespace
 }
 
 // Lookup reads the result first and the claim only when there is no result,
@@ -58,7 +58,7 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 // expiry is the lease rounded up to KV's 60-second floor; the engine
 // enforces the lease itself from LeaseUntil.
 func (s Store) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
-	ttl := max(kvstore.MinTTLSeconds, ceilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
+	ttl := max(kvstore.MinTTLSeconds, idempotency.CeilSeconds(c.LeaseUntil.Sub(c.ClaimedAt)))
 	raw, err := marshalRecord(&c)
 	if err != nil {
 		return false, nil, err
@@ -130,7 +130,7 @@ func (s Store) WriteResult(ctx context.Context, key string, r idempotency.Result
 	if err != nil {
 		return err
 	}
-	return s.KV.Put(ctx, ResultPrefix+key, raw, max(kvstore.MinTTLSeconds, ceilSeconds(ttl)))
+	return s.KV.Put(ctx, ResultPrefix+key, raw, max(kvstore.MinTTLSeconds, idempotency.CeilSeconds(ttl)))
 }
 
 // resultRecord is a result as KV stores it. A JSON string holds only UTF-8,
@@ -148,7 +148,7 @@ func (s Store) readClaim(ctx context.Context, key string) (*idempotency.Claim, e
 
 // read returns the record stored under key, or nil when there is none.
 // decode checks the record as JSON decoded it, and finishes decoding it.
-func read[T any](ctx context.Context, store kvstore.Store, key string, decode func(*T) bool) (*T, error) {
+func read[T any](ctx context.Context, store kvstore.Namespace, key string, decode func(*T) bool) (*T, error) {
 	raw, found, err := store.Get(ctx, key)
 	if err != nil || !found {
 		return nil, err
@@ -196,8 +196,4 @@ func decodeResult(r *resultRecord) bool {
 // that lacks one is damage.
 func validResult(r *idempotency.Result) bool {
 	return r.Status != 0 && (!r.ExpiresAt.IsZero() || (r.Fingerprint != "" && r.Body != ""))
-}
-
-func ceilSeconds(d time.Duration) int {
-	return int((d + time.Second - 1) / time.Second)
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 )
@@ -25,14 +25,13 @@ type kvCount struct{ get, put, del int }
 func kvOpsPerPath() (map[string]kvCount, error) {
 	clock := kvstore.NewClock(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
 	kv := kvstore.NewFake(clock.Now)
-	settings, err := order.ParseSettings(func(string) string { return "" })
+	settings, err := intake.ParseSettings(func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
-	h := order.NewHandler(order.Config{
-		Engine: &idempotency.Engine{Store: idemkv.Store{KV: kv}, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now},
-		Placer: order.MintReceipt{Now: clock.Now}, Settings: settings, Log: io.Discard, Now: clock.Now,
-	})
+	settings.ResultCacheEntries = 0 // every replay reads KV, as one that misses the cache
+	h := intake.New(intake.Config{Store: idemkv.Store{KV: kv}, Placer: order.MintReceipt{Now: clock.Now},
+		Settings: settings, Log: io.Discard, Now: clock.Now})
 	calls := func() kvCount {
 		return kvCount{kv.Calls(kvstore.OpGet), kv.Calls(kvstore.OpPut), kv.Calls(kvstore.OpDelete)}
 	}

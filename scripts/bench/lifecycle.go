@@ -24,65 +24,81 @@ import (
 // in a new isolate.
 const wranglerReloaded = "Local server updated and ready"
 
-// coldCPU is the CPU a fresh isolate's first answer took in workerd: on the
-// thread that runs the isolate (the main thread of the workerd process
-// wrangler started for the reload), and on workerd's other threads (V8's
-// background compilation and GC, the proxy in front).
-type coldCPU struct{ isolate, others time.Duration }
+// coldSample is one fresh isolate's first answer: its wall time, and the
+// CPU it took in workerd, on the thread that runs the isolate (the main
+// thread of the workerd process wrangler started for the reload) and on
+// workerd's other threads (V8's background compilation and GC, the proxy in
+// front); and reload, the CPU that main thread spent from its start until
+// just before the request: workerd's own start and the worker's module
+// scope, where the worker's Go runtime now starts.
+type coldSample struct{ wall, isolate, others, reload time.Duration }
 
 // coldSettle is how long a cold start waits after wrangler's reload before
 // the first request, so that the reload's own work is over.
 const coldSettle = 1500 * time.Millisecond
 
-// coldStarts times the first answer of a fresh isolate n times: wrangler dev
-// starts a new isolate when the worker's module changes, so each sample
-// appends a comment to the instance's copy of worker.mjs, waits until wrangler
-// says it reloaded and coldSettle more, and times one GET /healthz, the
+// coldFirsts are the first requests a fresh isolate is timed on; a new
+// order's key is one no request has used.
+var coldFirsts = []struct {
+	name string
+	req  request
+}{
+	{"GET /healthz", request{method: "GET", path: "/healthz", want: 200}},
+	{"POST /orders, a new order", request{method: "POST", path: "/orders", body: validOrder, key: freshKey("cold"), want: 201}},
+}
+
+// coldStarts times the first answer of a fresh isolate to first n times:
+// wrangler dev starts a new isolate when the worker's module changes, so
+// each sample appends a comment to the instance's worker.mjs, waits until
+// wrangler says it reloaded and coldSettle more, and times first, the
 // isolate's first event, in wall time and in workerd's CPU time (per thread,
-// from /proc/<pid>/task/<tid>/schedstat).
-func coldStarts(ctx context.Context, s *devserver.Server, n int) ([]time.Duration, []coldCPU, error) {
+// from /proc/<pid>/task/<tid>/schedstat). healthStatus is what the instance
+// answers GET /healthz with.
+func coldStarts(ctx context.Context, s *devserver.Server, first request, healthStatus, n int) ([]coldSample, error) {
 	glue := filepath.Join(filepath.Dir(s.StateDir()), "worker.mjs")
 	client := &http.Client{Timeout: 30 * time.Second} // a new connection, as a first visitor has
 	defer client.CloseIdleConnections()
-	var samples []time.Duration
-	var cpu []coldCPU
+	if first.path == "/healthz" {
+		first.want = healthStatus
+	}
+	var samples []coldSample
 	for i := range n {
 		reloads := strings.Count(s.Log(), wranglerReloaded)
 		old := workerdThreadCPU(s.PID())
 		f, err := os.OpenFile(glue, os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		fmt.Fprintf(f, "\n// cold start %d\n", i)
 		f.Close()
 		for deadline := time.Now().Add(60 * time.Second); strings.Count(s.Log(), wranglerReloaded) == reloads; {
 			if time.Now().After(deadline) || ctx.Err() != nil {
-				return nil, nil, fmt.Errorf("wrangler did not reload the worker within 60 s")
+				return nil, fmt.Errorf("wrangler did not reload the worker within 60 s")
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(coldSettle)
 		before := workerdThreadCPU(s.PID())
 		start := time.Now()
-		status, err := send(ctx, client, s.URL, request{method: "GET", path: "/healthz"}, 0)
-		if err != nil || status != http.StatusOK {
-			return nil, nil, fmt.Errorf("first GET /healthz: %d, %v", status, err)
+		status, err := send(ctx, client, s.URL, first, seq.Add(1))
+		if err != nil || status != first.want {
+			return nil, fmt.Errorf("first %s %s: %d, want %d (%v)", first.method, first.path, status, first.want, err)
 		}
-		samples = append(samples, time.Since(start))
+		c := coldSample{wall: time.Since(start)}
 		time.Sleep(300 * time.Millisecond) // for the answer's last work to be counted
-		var c coldCPU
 		for t, after := range workerdThreadCPU(s.PID()) {
 			_, existed := old[t]
 			if !existed && t.pid == t.tid {
 				c.isolate += after - before[t]
+				c.reload += before[t]
 			} else {
 				c.others += after - before[t]
 			}
 		}
-		cpu = append(cpu, c)
+		samples = append(samples, c)
 		client.CloseIdleConnections()
 	}
-	return samples, cpu, nil
+	return samples, nil
 }
 
 // thread is one thread of a process.

@@ -161,9 +161,8 @@ func runsOf(jobs []*job, target, name string, conc int) []stats {
 // result is everything a run measured.
 type result struct {
 	jobs    []*job
-	cold    map[string][]time.Duration
-	coldCPU map[string][]coldCPU
-	soak    map[string]*soakResult // by target: the worker, and its TinyGo build
+	cold    map[string]map[string][]coldSample // by first request (coldFirsts), then target
+	soak    map[string]*soakResult             // by target: the worker, and its TinyGo build
 	kvOps   map[string]kvCount
 	sizes   map[string][2]int64 // raw, gzip
 	d1Steps []d1Step
@@ -189,8 +188,8 @@ func main() {
 	flag.StringVar(&cfg.seedDir, "seed", "", "the seed worker's directory (default ../shared/bench/seed-worker beside the repository)")
 	flag.StringVar(&cfg.previous, "previous", "", "also measure the worker as built at this git revision (a tag, a commit) on the paths against the seed worker")
 	seedOnly := flag.Bool("seedonly", false, "measure only the worker against the seed worker (and cold starts, the soak)")
-	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (README: Placing orders through an order gateway)")
-	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (README: Queue mode)")
+	gateway := flag.Int("gateway", 0, "instead, measure what the order gateway adds to this many new orders (docs/downstreams.md#the-order-gateway)")
+	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (docs/queue-mode.md)")
 	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
 	stores := flag.Bool("stores", false, "instead, compare the stores: KV, strict mode on D1 and on Durable Objects, replay and new order (docs/strict-mode.md)")
 	flag.Parse()
@@ -342,12 +341,20 @@ func run(ctx context.Context, cfg config) (*result, error) {
 		}
 	}
 	if cfg.cold > 0 {
-		res.cold = map[string][]time.Duration{}
-		res.coldCPU = map[string][]coldCPU{}
-		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
-			if s, ok := servers[name]; ok {
-				if res.cold[name], res.coldCPU[name], err = coldStarts(ctx, s, cfg.cold); err != nil {
-					return nil, fmt.Errorf("%s cold start: %w", name, err)
+		res.cold = map[string]map[string][]coldSample{}
+		for _, first := range coldFirsts {
+			res.cold[first.name] = map[string][]coldSample{}
+			for _, name := range coldTargets {
+				s, ok := servers[name]
+				if !ok {
+					continue
+				}
+				health := http.StatusOK
+				if strings.HasPrefix(name, "seed") {
+					health = http.StatusMethodNotAllowed
+				}
+				if res.cold[first.name][name], err = coldStarts(ctx, s, first.req, health, cfg.cold); err != nil {
+					return nil, fmt.Errorf("%s cold start, %s: %w", name, first.name, err)
 				}
 			}
 		}
@@ -675,22 +682,7 @@ func report(cfg config, res *result) {
 			fmt.Fprintf(out, "| %s | %s |\n", op, ms((st.cpu-none.cpu)/kvOpsPerRequest))
 		}
 	}
-	if len(res.cold) > 0 {
-		fmt.Fprintln(out, "\n## Cold start: a fresh isolate's first answer (GET /healthz), median (min–max)\n\n"+
-			"| worker | wall time | CPU, the isolate's thread | CPU, workerd's other threads | samples |\n|---|---|---|---|---|")
-		span := func(d []time.Duration) string {
-			return fmt.Sprintf("%s (%s–%s)", ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)))
-		}
-		for _, name := range []string{"floor", "worker", "tinygo", "perrequest"} {
-			if d := res.cold[name]; len(d) > 0 {
-				var isolate, others []time.Duration
-				for _, c := range res.coldCPU[name] {
-					isolate, others = append(isolate, c.isolate), append(others, c.others)
-				}
-				fmt.Fprintf(out, "| %s | %s | %s | %s | %d |\n", name, span(d), span(isolate), span(others), len(d))
-			}
-		}
-	}
+	reportCold(out, res.cold)
 	for _, name := range []string{"worker", "tinygo"} {
 		sk := res.soak[name]
 		if sk == nil {
@@ -723,6 +715,79 @@ func report(cfg config, res *result) {
 		for _, s := range res.d1Steps {
 			fmt.Fprintf(out, "| %s | %d | %d | %d | %d |\n", s.Name, s.RowsRead, s.RowsWritten, s.Changes, s.Rows)
 		}
+	}
+}
+
+// coldTargets are the instances whose cold starts are timed, in this order.
+var coldTargets = []string{"floor", "seed", "worker", "previous", "tinygo", "perrequest"}
+
+// reportCold prints, per first request, each target's cold starts and how
+// they compare with the seed worker's in the same run, and checks them
+// against the targets of a first event (issue 25): a new order within 1.5×
+// the seed's CPU on the isolate's thread, a health check within 10 ms there,
+// and the module scope (the reload's CPU beyond the seed's) within 400 ms.
+func reportCold(out io.Writer, cold map[string]map[string][]coldSample) {
+	if len(cold) == 0 {
+		return
+	}
+	span := func(d []time.Duration) string {
+		return fmt.Sprintf("%s (%s–%s)", ms(median(d)), ms(slices.Min(d)), ms(slices.Max(d)))
+	}
+	field := func(samples []coldSample, f func(coldSample) time.Duration) []time.Duration {
+		var d []time.Duration
+		for _, c := range samples {
+			d = append(d, f(c))
+		}
+		return d
+	}
+	isolate := func(c coldSample) time.Duration { return c.isolate }
+	reload := func(c coldSample) time.Duration { return c.reload }
+	var checks []string
+	check := func(ok bool, format string, args ...any) {
+		mark := "met"
+		if !ok {
+			mark = "NOT met"
+		}
+		checks = append(checks, fmt.Sprintf("- %s: %s", mark, fmt.Sprintf(format, args...)))
+	}
+	for _, first := range coldFirsts {
+		byTarget := cold[first.name]
+		seed := byTarget["seed"]
+		fmt.Fprintf(out, "\n## Cold start: a fresh isolate's first answer (%s), median (min–max)\n\n", first.name)
+		fmt.Fprintln(out, "| worker | wall time | CPU, the isolate's thread | ratio to the seed's | CPU, workerd's other threads | CPU of the reload, the isolate's thread, until the request | samples |\n|---|---|---|---|---|---|---|")
+		for _, name := range coldTargets {
+			samples := byTarget[name]
+			if len(samples) == 0 {
+				continue
+			}
+			r := "–"
+			if len(seed) > 0 {
+				r = fmt.Sprintf("%.2f", ratio(median(field(samples, isolate)), median(field(seed, isolate))))
+			}
+			fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s | %d |\n", name,
+				span(field(samples, func(c coldSample) time.Duration { return c.wall })), span(field(samples, isolate)), r,
+				span(field(samples, func(c coldSample) time.Duration { return c.others })), span(field(samples, reload)), len(samples))
+		}
+		for _, name := range []string{"worker", "tinygo"} {
+			samples := byTarget[name]
+			if len(samples) == 0 {
+				continue
+			}
+			got := median(field(samples, isolate))
+			if first.req.path == "/healthz" {
+				check(got <= 10*time.Millisecond, "%s, first %s: %s on the isolate's thread (target ≤ 10 ms)", name, first.name, ms(got))
+				continue
+			}
+			if len(seed) > 0 {
+				want := median(field(seed, isolate))
+				check(ratio(got, want) <= 1.5, "%s, first %s: %.2f× the seed's CPU on the isolate's thread (target ≤ 1.5×)", name, first.name, ratio(got, want))
+				module := median(field(samples, reload)) - median(field(seed, reload))
+				check(module <= 400*time.Millisecond, "%s: the reload's CPU beyond the seed's, the module scope: %s (target ≤ 400 ms)", name, ms(module))
+			}
+		}
+	}
+	if len(checks) > 0 {
+		fmt.Fprintln(out, "\n### Cold-start targets (issue 25), in this run\n\n"+strings.Join(checks, "\n"))
 	}
 }
 

@@ -20,8 +20,10 @@ import (
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/d1"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/queue"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 	"github.com/orderintake/edge/scripts/internal/oms"
 )
@@ -278,18 +280,18 @@ func queueOpsPerOrder() (queueOps, error) {
 		table := d1.NewFakeTable()
 		var store idempotency.Store = idemkv.Store{KV: kv}
 		if mode == "strict" {
-			store = d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}
+			store = d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: clock.Now}
 		}
-		settings, err := order.ParseSettings(func(string) string { return "" })
+		settings, err := intake.ParseSettings(func(string) string { return "" })
 		if err != nil {
 			return ops, err
 		}
-		engine := &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now}
+		settings.ResultCacheEntries = 0 // every read goes to the store
 		sender := &countingSender{}
-		h := order.NewHandler(order.Config{Engine: engine, Placer: order.MintReceipt{Now: clock.Now}, Settings: settings,
-			Log: io.Discard, Now: clock.Now, Queue: sender, Orders: kv})
-		consumer := &order.Consumer{Engine: engine, Placer: order.MintReceipt{Now: clock.Now}, MaxRetries: 3,
-			RetryBase: settings.QueueRetryBase, Log: io.Discard, Now: clock.Now}
+		// The intake and its consumer: one service, as the worker wires it.
+		h := intake.New(intake.Config{Store: store, Placer: order.MintReceipt{Now: clock.Now}, Settings: settings,
+			Log: io.Discard, Now: clock.Now, Queue: sender, Statuses: kv})
+		consumer := h
 		d1Statements := func() int {
 			n := 0
 			for _, m := range []string{"Get", "Claim", "Complete", "Release"} {
@@ -329,8 +331,8 @@ func queueOpsPerOrder() (queueOps, error) {
 			{"intake (202)", func() error { return serve(http.MethodPost, "/orders", http.StatusAccepted) }},
 			{"GET while queued", func() error { return serve(http.MethodGet, "/orders/"+id, http.StatusOK) }},
 			{"consumer: placed", func() error {
-				v := consumer.Consume(context.Background(), "order-intake-placements", []order.Delivery{{ID: "m", Body: sender.messages[0], Attempts: 1}})
-				if v[0] != (order.Verdict{}) {
+				v := consumer.Consume(context.Background(), "order-intake-placements", []queue.Message{{ID: "m", Body: sender.messages[0], Attempts: 1}})
+				if v[0] != (queue.Verdict{}) {
 					return fmt.Errorf("verdict %+v", v[0])
 				}
 				return nil
@@ -338,7 +340,7 @@ func queueOpsPerOrder() (queueOps, error) {
 			{"GET once placed", func() error { return serve(http.MethodGet, "/orders/"+id, http.StatusOK) }},
 			{"replay of the intake (202)", func() error { return serve(http.MethodPost, "/orders", http.StatusAccepted) }},
 			{"consumer: a duplicate delivery", func() error {
-				consumer.Consume(context.Background(), "order-intake-placements", []order.Delivery{{ID: "m", Body: sender.messages[0], Attempts: 2}})
+				consumer.Consume(context.Background(), "order-intake-placements", []queue.Message{{ID: "m", Body: sender.messages[0], Attempts: 2}})
 				return nil
 			}},
 		}

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
@@ -36,6 +36,11 @@ import (
 //     (its README names two changes from the original: the log line, and the
 //     pending TTL raised from 30 s to 60 s because KV refuses 30 and every
 //     new order then fails; the TTL change stays).
+//
+// "seed" runs the seed's own file where it lies (its temporary directory
+// holds its wrangler.toml and a worker.mjs that re-exports it, the file a
+// cold start touches to reload); "seed-published" runs a copy without the
+// log line.
 //
 // It answers every GET with 405, so its instances are started expecting
 // that of GET /healthz.
@@ -76,10 +81,11 @@ func seedSource(root, dir string) (string, bool, string) {
 	return dir, true, ""
 }
 
-// prepareSeed copies the seed worker from src into dir, the log line removed
-// unless logged, and adds worker.mjs, which only re-exports it: devserver
-// runs a WorkerDir's worker.mjs, and wrangler bundles the TypeScript it
-// imports as it would the seed's own main.
+// prepareSeed puts the seed worker's wrangler.toml into dir and a worker.mjs
+// that only re-exports the seed: the seed's own file when logged, else a
+// copy of it in dir without the log line. devserver runs a WorkerDir's
+// worker.mjs, and wrangler bundles the TypeScript it imports as it would the
+// seed's own main.
 func prepareSeed(src, dir string, logged bool) error {
 	var config struct{ main string }
 	toml, err := os.ReadFile(filepath.Join(src, "wrangler.toml"))
@@ -95,11 +101,18 @@ func prepareSeed(src, dir string, logged bool) error {
 	if config.main == "" || strings.ContainsAny(config.main, `/\`) {
 		return fmt.Errorf("%s: want a main file beside wrangler.toml, got %q", src, config.main)
 	}
-	code, err := os.ReadFile(filepath.Join(src, config.main))
+	if err := os.WriteFile(filepath.Join(dir, "wrangler.toml"), toml, 0o644); err != nil {
+		return err
+	}
+	main, err := filepath.Abs(filepath.Join(src, config.main))
 	if err != nil {
 		return err
 	}
 	if !logged {
+		code, err := os.ReadFile(main)
+		if err != nil {
+			return err
+		}
 		var kept bytes.Buffer
 		removed := 0
 		for line := range strings.Lines(string(code)) {
@@ -113,15 +126,12 @@ func prepareSeed(src, dir string, logged bool) error {
 		if removed != 2 {
 			return fmt.Errorf("%s: found %d console.log lines, want the 2 of the log line", config.main, removed)
 		}
-		code = kept.Bytes()
+		main = filepath.Join(dir, config.main)
+		if err := os.WriteFile(main, kept.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, config.main), code, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "wrangler.toml"), toml, 0o644); err != nil {
-		return err
-	}
-	reexport := fmt.Sprintf("export { default } from %q;\n", "./"+config.main)
+	reexport := fmt.Sprintf("export { default } from %q;\n", main)
 	return os.WriteFile(filepath.Join(dir, "worker.mjs"), []byte(reexport), 0o644)
 }
 
@@ -163,14 +173,12 @@ func manyKeyRecords(target string) ([]kvEntry, error) {
 		return entries, nil
 	}
 	kv := kvstore.NewFake(time.Now)
-	settings, err := order.ParseSettings(func(string) string { return "" })
+	settings, err := intake.ParseSettings(func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
-	h := order.NewHandler(order.Config{
-		Engine: &idempotency.Engine{Store: idemkv.Store{KV: kv}, Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now},
-		Placer: order.MintReceipt{Now: time.Now}, Settings: settings, Log: io.Discard,
-	})
+	h := intake.New(intake.Config{Store: idemkv.Store{KV: kv}, Placer: order.MintReceipt{Now: time.Now},
+		Settings: settings, Log: io.Discard})
 	for i := range int64(manyKeys) {
 		req := httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(validOrder))
 		req.Header.Set("Idempotency-Key", manyKey(i))

@@ -19,7 +19,7 @@ import (
 func TestSmoke(t *testing.T) {
 	var out strings.Builder
 	cfg := config{duration: 40 * time.Millisecond, runs: 1, concs: []int{1, 8}, floor: true, breakdown: false, d1: false, cold: 1, soak: 400, out: &out}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
 	if err != nil {
@@ -40,8 +40,10 @@ func TestSmoke(t *testing.T) {
 	if res.sizes["worker"][1] == 0 {
 		t.Errorf("sizes not measured: %v", res.sizes)
 	}
-	if len(res.cold["worker"]) != 1 || len(res.cold["floor"]) != 1 {
-		t.Errorf("cold starts not measured: %v", res.cold)
+	for _, first := range coldFirsts {
+		if len(res.cold[first.name]["worker"]) != 1 || len(res.cold[first.name]["floor"]) != 1 {
+			t.Errorf("cold starts of a first %s not measured: %v", first.name, res.cold)
+		}
 	}
 	if sk := res.soak["worker"]; sk == nil || sk.requests != cfg.soak || len(sk.rss) != 0 {
 		t.Errorf("soak: %+v, want %d requests and no memory sample below 10,000", sk, cfg.soak)

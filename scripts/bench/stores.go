@@ -15,6 +15,7 @@ import (
 	"github.com/orderintake/edge/idempotency/d1"
 	"github.com/orderintake/edge/idempotency/durable"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
@@ -130,10 +131,11 @@ func (o storeOps) String() string {
 // of KV, the D1 table and the records objects, and counts what a new order
 // and its replay make of each.
 func storeOpsPerPath() (map[string]map[string]storeOps, error) {
-	settings, err := order.ParseSettings(func(string) string { return "" })
+	settings, err := intake.ParseSettings(func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
+	settings.ResultCacheEntries = 0 // every replay reads the store
 	out := map[string]map[string]storeOps{}
 	for _, name := range storeNames {
 		clock := kvstore.NewClock(time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC))
@@ -142,14 +144,12 @@ func storeOpsPerPath() (map[string]map[string]storeOps, error) {
 		var store idempotency.Store = idemkv.Store{KV: kv}
 		switch name {
 		case storeNames[1]:
-			store = d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}
+			store = d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: clock.Now}
 		case storeNames[2]:
 			store = durable.New(objects, &idemkv.Store{KV: kv}, clock.Now)
 		}
-		h := order.NewHandler(order.Config{
-			Engine: &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now},
-			Placer: order.MintReceipt{Now: clock.Now}, Settings: settings, Log: io.Discard, Now: clock.Now,
-		})
+		h := intake.New(intake.Config{Store: store, Placer: order.MintReceipt{Now: clock.Now},
+			Settings: settings, Log: io.Discard, Now: clock.Now})
 		count := func() storeOps {
 			o := storeOps{kvGet: kv.Calls(kvstore.OpGet), kvPut: kv.Calls(kvstore.OpPut), objects: map[string]int{}}
 			for _, m := range []string{"Get", "Claim", "Complete", "Release"} {

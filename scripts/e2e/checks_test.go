@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/order"
 )
 
@@ -98,10 +99,10 @@ func TestBodySize(t *testing.T) {
 	w := defaultWorker.get(t)
 	t.Run("16384 bytes", func(t *testing.T) {
 		key := newKey()
-		wantReceipt(t, post(t, w, key, pad(order.MaxBodyBytes)), key, msftOrder)
+		wantReceipt(t, post(t, w, key, pad(intake.MaxBodyBytes)), key, msftOrder)
 	})
 	t.Run("16385 bytes", func(t *testing.T) {
-		wantError(t, post(t, w, newKey(), pad(order.MaxBodyBytes+1)), http.StatusRequestEntityTooLarge, "payload_too_large")
+		wantError(t, post(t, w, newKey(), pad(intake.MaxBodyBytes+1)), http.StatusRequestEntityTooLarge, "payload_too_large")
 	})
 	// Under wrangler dev an unread rest of a large body breaks the local
 	// proxy's connection to workerd and fails the next request (a 503 "Your
@@ -212,7 +213,7 @@ func TestRejectionStoresNothing(t *testing.T) {
 		status            int
 	}{
 		{msft, "text/plain", http.StatusUnsupportedMediaType},
-		{pad(order.MaxBodyBytes + 1), "application/json", http.StatusRequestEntityTooLarge},
+		{pad(intake.MaxBodyBytes + 1), "application/json", http.StatusRequestEntityTooLarge},
 		{`{"symbol":`, "application/json", http.StatusBadRequest},
 		{`{"symbol":"MSFT","side":"buy","quantity":101,"price":1}`, "application/json", http.StatusUnprocessableEntity},
 	} {
@@ -235,8 +236,8 @@ func TestCheckOrder(t *testing.T) {
 		code    string
 	}{
 		{"key before content type", msft, []string{"Content-Type", "text/plain"}, "missing_idempotency_key"},
-		{"content type before size", pad(order.MaxBodyBytes + 1), []string{"Idempotency-Key", newKey(), "Content-Type", "text/plain"}, "unsupported_media_type"},
-		{"size before syntax", "[" + strings.Repeat(" ", order.MaxBodyBytes), []string{"Idempotency-Key", newKey()}, "payload_too_large"},
+		{"content type before size", pad(intake.MaxBodyBytes + 1), []string{"Idempotency-Key", newKey(), "Content-Type", "text/plain"}, "unsupported_media_type"},
+		{"size before syntax", "[" + strings.Repeat(" ", intake.MaxBodyBytes), []string{"Idempotency-Key", newKey()}, "payload_too_large"},
 		{"syntax before fields", `{"price":1`, []string{"Idempotency-Key", newKey()}, "malformed_json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/order"
 )
 
@@ -104,7 +105,7 @@ func TestPendingClaims(t *testing.T) {
 		t.Errorf("body retryAfter %v, header Retry-After %d; want the same whole number", body["retryAfter"], header)
 	}
 	// Seconds until the lease ends, rounded up, as seen between send and answer.
-	lo, hi := ceilSeconds(leaseUntil.Sub(after)), ceilSeconds(leaseUntil.Sub(before))
+	lo, hi := max(1, idempotency.CeilSeconds(leaseUntil.Sub(after))), max(1, idempotency.CeilSeconds(leaseUntil.Sub(before)))
 	if header < lo || header > hi {
 		t.Errorf("Retry-After %d, want %d..%d (the lease ends at %s)", header, lo, hi, leaseUntil.Format(time.StampMilli))
 	}
@@ -149,8 +150,4 @@ func TestCorruptRecord(t *testing.T) {
 			}
 		}
 	}
-}
-
-func ceilSeconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
 }

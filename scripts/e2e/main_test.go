@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 )
@@ -69,6 +70,7 @@ var (
 
 	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker,
 		queueWorker, strictQueueWorker, durableQueueWorker, queueFaultsWorker, // queue_test.go
+		reloadWorker, refusedWorker, // coldstart_test.go
 		durableWorker} // durable_test.go
 )
 
@@ -207,8 +209,8 @@ func wantError(t *testing.T, r reply, status int, code string, extras ...string)
 	if msg, _ := body["message"].(string); strings.TrimSpace(msg) == "" || body["detail"] != msg {
 		t.Errorf("error body has no message, or a detail other than it (answer: %s)", r)
 	}
-	if body["type"] != idempotency.ProblemTypeBase+code || body["status"] != float64(status) {
-		t.Errorf("problem type %v and status %v, want %s and %d (answer: %s)", body["type"], body["status"], idempotency.ProblemTypeBase+code, status, r)
+	if body["type"] != intake.ProblemTypeBase+code || body["status"] != float64(status) {
+		t.Errorf("problem type %v and status %v, want %s and %d (answer: %s)", body["type"], body["status"], intake.ProblemTypeBase+code, status, r)
 	}
 	if title, _ := body["title"].(string); title == "" {
 		t.Errorf("problem without a title (answer: %s)", r)

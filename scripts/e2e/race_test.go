@@ -16,10 +16,11 @@ import (
 // put-if-absent, so the worker cannot promise one placement per key: a
 // request places when it reads back its own claim (docs/contract.md#the-idempotency-state-machine step 4), and two
 // requests both do only when one's claim lands after the other has read its
-// own back. On one local node that is rare: no key of 200 was placed twice at
-// 20 and 50 concurrent (README). Without the read-back, 1 to 6 keys of every
-// 20 were, each 13 to 16 times, so this bound breaks at once, while one
-// duplicate per run leaves room for the window the read-back cannot close.
+// own back. On one local node that is rare: no key of 60 (three runs of 20
+// rounds) was placed twice at 20 or at 50 concurrent (docs/guarantees.md).
+// Without the read-back, 1 to 6 keys of every 20 were, each 13 to 16 times,
+// so this bound breaks at once, while one duplicate per run leaves room for
+// the window the read-back cannot close.
 func TestConcurrentDuplicates(t *testing.T) {
 	t.Parallel()
 	const maxExtraPlacements = 1

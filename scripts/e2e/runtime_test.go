@@ -113,7 +113,7 @@ func TestRuntimeFaults(t *testing.T) {
 	second := newKey()
 	wantReceipt(t, post(t, w, second, msft), second, msftOrder)
 	// TinyGo has no recover() on WebAssembly, so there the panic ends the
-	// runtime like a crash (README: The TinyGo build).
+	// runtime like a crash (docs/tinygo.md).
 	panicked := 0
 	if os.Getenv("TINYGO") == "1" {
 		panicked = 1

@@ -10,7 +10,7 @@ import (
 // strictWorkers are strict mode's, on D1 and on Durable Objects.
 var strictWorkers = []*worker{strictWorker, durableWorker}
 
-// Strict mode (README: Strict mode) keeps the same contract with the records
+// Strict mode (docs/strict-mode.md) keeps the same contract with the records
 // in D1 or in Durable Objects; the state machine is shared, so this checks
 // each store's path end to end rather than every rule again. Their race is
 // in race_test.go.

@@ -15,7 +15,7 @@ import (
 	"github.com/orderintake/edge/order"
 )
 
-// Records the first version of the worker wrote (order/testdata, dumped from
+// Records the first version of the worker wrote (intake/testdata, dumped from
 // its code) keep working on workerd: replayed byte for byte with the
 // Content-Type they were first sent with, refusing another order under their
 // key, and an expired claim placed again under the order id the first
@@ -23,7 +23,7 @@ import (
 func TestUpgradeFromTheFirstVersionsRecords(t *testing.T) {
 	t.Parallel()
 	w := defaultWorker.get(t)
-	raw, err := os.ReadFile("../../order/testdata/v1-kv-records.json")
+	raw, err := os.ReadFile("../../intake/testdata/v1-kv-records.json")
 	if err != nil {
 		t.Fatal(err)
 	}

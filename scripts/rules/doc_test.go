@@ -1,6 +1,7 @@
 // Package rules holds tests of rules that span the repository: every
-// exported identifier carries a doc comment. (The rule for the request path
-// is tested beside it, in package isolate.)
+// exported identifier carries a doc comment, and the packages depend on one
+// another only as their rooms allow. (The rule for the request path is
+// tested beside it, in package isolate.)
 package rules
 
 import (

@@ -40,7 +40,7 @@ type Server struct {
 	token string
 	log   io.Writer
 
-	orders *idempotency.Handler // POST /orders, at most once per clientOrderId
+	orders http.Handler // POST /orders, at most once per clientOrderId
 
 	mu       sync.Mutex
 	fallback Plan
@@ -68,8 +68,8 @@ func New(token string, fallback Plan, log io.Writer) *Server {
 	// The key is the clientOrderId; failures (5xx, and a hang the caller
 	// gave up on) are not final, so a retry under the same id is decided
 	// again, while a placement or a refusal is kept and repeated.
-	s.orders = idempotency.New(&idempotency.Engine{Store: memory.New(nil)}, http.HandlerFunc(s.decide),
-		idempotency.Options{Required: true, Operation: func(*http.Request) string { return "place" }, Fingerprint: s.fingerprint})
+	s.orders = idempotency.Middleware(&idempotency.Engine{Store: memory.New(nil)},
+		idempotency.Options{Required: true, Operation: func(*http.Request) string { return "place" }, Fingerprint: s.fingerprint})(http.HandlerFunc(s.decide))
 	return s
 }
 

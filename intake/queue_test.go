@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	idemkv "github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/kvstore"
+	"github.com/orderintake/edge/order"
+	"github.com/orderintake/edge/queue"
 )
 
 // fakeSender is a queue that keeps what it was sent; its nth Send (from 1)
@@ -57,7 +59,7 @@ type scriptedPlacer struct {
 	now    func() time.Time
 }
 
-func (p *scriptedPlacer) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
+func (p *scriptedPlacer) Place(ctx context.Context, orderID, client string, o order.Order) (order.Receipt, error) {
 	p.mu.Lock()
 	p.calls[orderID]++
 	n := p.calls[orderID]
@@ -68,9 +70,9 @@ func (p *scriptedPlacer) Place(ctx context.Context, orderID, client string, o Or
 		during()
 	}
 	if n <= len(p.script) && p.script[n-1] != nil {
-		return Receipt{}, p.script[n-1]
+		return order.Receipt{}, p.script[n-1]
 	}
-	return MintReceipt{Now: p.now}.Place(ctx, orderID, client, o)
+	return order.MintReceipt{Now: p.now}.Place(ctx, orderID, client, o)
 }
 
 func (p *scriptedPlacer) callsOf(orderID string) int {
@@ -93,11 +95,10 @@ type queueWorld struct {
 	t            *testing.T
 	clock        *kvstore.Clock
 	kv           *kvstore.Fake
-	engine       *idempotency.Engine
 	sender       *fakeSender
 	placer       *scriptedPlacer
-	handler      *Handler
-	consumer     *Consumer
+	handler      *Service
+	consumer     *Service
 	intakeLog    *syncBuffer
 	consumerLog  *syncBuffer
 	nextDelivery int
@@ -113,26 +114,31 @@ func newQueueWorld(t *testing.T, settings Settings, store func(kv *kvstore.Fake,
 	if store != nil {
 		engineStore = store(kv, clock)
 	}
-	defaults, err := ParseSettings(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if settings.Lease == 0 {
-		settings.Lease, settings.ResultTTL, settings.PlacementTimeout = defaults.Lease, defaults.ResultTTL, defaults.PlacementTimeout
-	}
-	if settings.QueueRetryBase == 0 {
-		settings.QueueRetryBase, settings.QueueMaxRetries = defaults.QueueRetryBase, defaults.QueueMaxRetries
-	}
+	settings = withDefaults(t, settings)
 	settings.QueueDeadLetter = dlq
 	w := &queueWorld{t: t, clock: clock, kv: kv, sender: &fakeSender{fail: map[int]error{}},
 		placer:    &scriptedPlacer{calls: map[string]int{}, now: clock.Now},
 		intakeLog: &syncBuffer{}, consumerLog: &syncBuffer{}}
-	w.engine = &idempotency.Engine{Store: engineStore, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now}
-	w.handler = NewHandler(Config{Engine: w.engine, Placer: w.placer, Settings: settings, Log: w.intakeLog, Now: clock.Now,
-		Queue: w.sender, Orders: kv})
-	w.consumer = &Consumer{Engine: w.engine, Placer: w.placer, MaxRetries: settings.QueueMaxRetries, RetryBase: settings.QueueRetryBase,
-		DeadLetterQueue: settings.QueueDeadLetter, Log: w.consumerLog, Now: clock.Now}
+	// One intake, as main.go wires it, seen through two logs: the intake's
+	// requests and the consumer's messages.
+	cfg := Config{Store: engineStore, Placer: w.placer, Settings: settings, Now: clock.Now, Queue: w.sender, Statuses: kv}
+	cfg.Log = w.intakeLog
+	w.handler = New(cfg)
+	cfg.Log = w.consumerLog
+	w.consumer = New(cfg)
 	return w
+}
+
+// newFaultyQueueWorld builds a world whose records are in the memory store
+// behind faults (none until the test sets one), so that the fake KV holds
+// only the intake's status records.
+func newFaultyQueueWorld(t *testing.T, settings Settings) (*queueWorld, *faultyStore) {
+	faults := &faultyStore{}
+	w := newQueueWorld(t, settings, func(_ *kvstore.Fake, clock *kvstore.Clock) idempotency.Store {
+		faults.Store = memory.New(clock.Now)
+		return faults
+	})
+	return w, faults
 }
 
 func (w *queueWorld) do(method, path, body string, headers ...string) *httptest.ResponseRecorder {
@@ -156,21 +162,21 @@ func (w *queueWorld) post(key, body string, headers ...string) *httptest.Respons
 
 // deliver hands the bodies to the consumer as one batch of queue, each at
 // attempt attempts.
-func (w *queueWorld) deliver(queue string, attempts int, bodies ...[]byte) []Verdict {
+func (w *queueWorld) deliver(name string, attempts int, bodies ...[]byte) []queue.Verdict {
 	w.t.Helper()
-	batch := make([]Delivery, len(bodies))
+	batch := make([]queue.Message, len(bodies))
 	for i, b := range bodies {
 		w.nextDelivery++
-		batch[i] = Delivery{ID: fmt.Sprintf("msg-%d", w.nextDelivery), Body: b, Attempts: attempts}
+		batch[i] = queue.Message{ID: fmt.Sprintf("msg-%d", w.nextDelivery), Body: b, Attempts: attempts}
 	}
-	return w.consumer.Consume(context.Background(), queue, batch)
+	return w.consumer.Consume(context.Background(), name, batch)
 }
 
 // status is GET /orders/<id>'s status member, or its error code.
-func (w *queueWorld) status(orderID string, headers ...string) (int, OrderStatus) {
+func (w *queueWorld) status(orderID string, headers ...string) (int, order.OrderStatus) {
 	w.t.Helper()
 	rec := w.do("GET", "/orders/"+orderID, "", headers...)
-	var doc OrderStatus
+	var doc order.OrderStatus
 	json.Unmarshal(rec.Body.Bytes(), &doc)
 	return rec.Code, doc
 }
@@ -214,11 +220,11 @@ func orderIDOf(t *testing.T, message []byte) string {
 }
 
 var (
-	ack          = Verdict{}
-	toDeadLetter = Verdict{Retry: true}
+	ack          = queue.Verdict{}
+	toDeadLetter = queue.Verdict{Retry: true}
 )
 
-func retryAfter(seconds int) Verdict { return Verdict{Retry: true, DelaySeconds: seconds} }
+func retryAfter(seconds int) queue.Verdict { return queue.Verdict{Retry: true, DelaySeconds: seconds} }
 
 // docs/queue-mode.md, intake: one message, then the 202 with the queued receipt and
 // Location; retries replay it byte for byte and send nothing.
@@ -226,8 +232,8 @@ func TestQueueIntakeSendsOneMessageAndAnswers202(t *testing.T) {
 	t.Parallel()
 	w := newQueueWorld(t, Settings{}, nil)
 	key := "q-" + t.Name()
-	o := Order{Symbol: "MSFT", Side: "buy", Quantity: 100, Type: TypeMarket, TimeInForce: TimeInForceDay}
-	id := OrderID("", key, o.Fingerprint())
+	o := order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100, Type: order.TypeMarket, TimeInForce: order.TimeInForceDay}
+	id := order.OrderID("", key, o.Fingerprint())
 	first, message := w.accept(key, msft100)
 
 	wantBody := `{"orderId":"` + id + `","status":"queued","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`
@@ -247,7 +253,7 @@ func TestQueueIntakeSendsOneMessageAndAnswers202(t *testing.T) {
 	}
 
 	// The status record holds the same document.
-	if code, doc := w.status(id); code != http.StatusOK || doc.Status != StatusQueued || doc.OrderID != id {
+	if code, doc := w.status(id); code != http.StatusOK || doc.Status != order.StatusQueued || doc.OrderID != id {
 		t.Errorf("GET after the 202: %d %+v, want 200 queued", code, doc)
 	}
 	rec := w.do("GET", "/orders/"+id, "")
@@ -287,7 +293,7 @@ func TestQueueMessageOfALimitOrderForAClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Client != "acme" || m.Order.LimitPrice != "123.45" || m.Order.TimeInForce != TimeInForceGTC || !strings.Contains(string(message), `"client":"acme"`) {
+	if m.Client != "acme" || m.Order.LimitPrice != "123.45" || m.Order.TimeInForce != order.TimeInForceGTC || !strings.Contains(string(message), `"client":"acme"`) {
 		t.Errorf("message %s", message)
 	}
 	rec := w.do("GET", "/orders/"+m.OrderID, "", "Authorization", "Bearer acme-token")
@@ -326,8 +332,8 @@ func TestQueueSendFailureReleasesTheClaim(t *testing.T) {
 	if first.Header().Get("Retry-After") != "1" || p.RetryAfter != 1 {
 		t.Errorf("Retry-After %q, retryAfter %d; want 1", first.Header().Get("Retry-After"), p.RetryAfter)
 	}
-	o, _ := ParseOrder([]byte(msft100))
-	id := OrderID("", "k", o.Fingerprint())
+	o, _ := order.ParseOrder([]byte(msft100))
+	id := order.OrderID("", "k", o.Fingerprint())
 	if _, found := w.kv.Stored(StatusRecordPrefix + id); found {
 		t.Error("a status record was written for an order that was not queued")
 	}
@@ -349,8 +355,8 @@ func TestQueueSendFailureReleasesTheClaim(t *testing.T) {
 // the order is queued. GET knows it once the consumer has placed it.
 func TestQueueStatusWriteFailureStillAnswers202(t *testing.T) {
 	t.Parallel()
-	w := newQueueWorld(t, Settings{}, nil)
-	w.kv.FailNth(kvstore.OpPut, 2, errors.New("KV PUT failed: 503")) // 1: the claim, 2: the status record
+	w, _ := newFaultyQueueWorld(t, Settings{})
+	w.kv.FailNth(kvstore.OpPut, 1, errors.New("KV PUT failed: 503")) // the status record
 	rec, message := w.accept("k", msft100)
 	id := orderIDOf(t, message)
 	if rec.Header().Get("Location") != "/orders/"+id {
@@ -368,7 +374,7 @@ func TestQueueStatusWriteFailureStillAnswers202(t *testing.T) {
 	if v := w.deliver("order-intake-placements", 1, message); v[0] != ack {
 		t.Errorf("verdict %+v, want ack", v[0])
 	}
-	if code, doc := w.status(id); code != http.StatusOK || doc.Status != StatusPlaced {
+	if code, doc := w.status(id); code != http.StatusOK || doc.Status != order.StatusPlaced {
 		t.Errorf("GET after the consumer: %d %+v, want 200 placed", code, doc)
 	}
 }
@@ -378,29 +384,29 @@ func TestQueueStatusWriteFailureStillAnswers202(t *testing.T) {
 // and the placer's calls.
 func TestConsumerOutcomes(t *testing.T) {
 	t.Parallel()
-	refusal := &Refusal{Status: 422, Reason: "market closed for MSFT"}
+	refusal := &order.Refusal{Status: 422, Reason: "market closed for MSFT"}
 	tests := []struct {
 		name       string
 		script     []error
 		attempts   int // deliveries, from attempt 1
-		want       []Verdict
+		want       []queue.Verdict
 		wantStatus string
 		wantReason string
 		wantCalls  int
 		wantEvents []string
 	}{
-		{"placed at once", nil, 1, []Verdict{ack}, StatusPlaced, "", 1, []string{"placed"}},
-		{"refused: rejected, acknowledged, never retried", []error{refusal}, 1, []Verdict{ack}, StatusRejected, "market closed for MSFT", 1, []string{"rejected"}},
+		{"placed at once", nil, 1, []queue.Verdict{ack}, order.StatusPlaced, "", 1, []string{"placed"}},
+		{"refused: rejected, acknowledged, never retried", []error{refusal}, 1, []queue.Verdict{ack}, order.StatusRejected, "market closed for MSFT", 1, []string{"rejected"}},
 		{"503, 503, then placed with growing delays", []error{errUnavailable, errUnavailable}, 3,
-			[]Verdict{retryAfter(5), retryAfter(10), ack}, StatusPlaced, "", 3, []string{"retry", "retry", "placed"}},
-		{"a timeout is retried like a 503", []error{errTimeout}, 2, []Verdict{retryAfter(5), ack}, StatusPlaced, "", 2, []string{"retry", "placed"}},
+			[]queue.Verdict{retryAfter(5), retryAfter(10), ack}, order.StatusPlaced, "", 3, []string{"retry", "retry", "placed"}},
+		{"a timeout is retried like a 503", []error{errTimeout}, 2, []queue.Verdict{retryAfter(5), ack}, order.StatusPlaced, "", 2, []string{"retry", "placed"}},
 		{"down for good: failed on the last attempt, into the dead-letter queue",
 			[]error{errUnavailable, errUnavailable, errUnavailable, errUnavailable}, 4,
-			[]Verdict{retryAfter(5), retryAfter(10), retryAfter(20), toDeadLetter}, StatusFailed,
+			[]queue.Verdict{retryAfter(5), retryAfter(10), retryAfter(20), toDeadLetter}, order.StatusFailed,
 			"The order gateway gave no definitive answer in 4 attempts; the order may or may not exist there.", 4,
 			[]string{"retry", "retry", "retry", "failed"}},
 		{"placed on the last attempt", []error{errUnavailable, errUnavailable, errUnavailable}, 4,
-			[]Verdict{retryAfter(5), retryAfter(10), retryAfter(20), ack}, StatusPlaced, "", 4, []string{"retry", "retry", "retry", "placed"}},
+			[]queue.Verdict{retryAfter(5), retryAfter(10), retryAfter(20), ack}, order.StatusPlaced, "", 4, []string{"retry", "retry", "retry", "placed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,7 +415,7 @@ func TestConsumerOutcomes(t *testing.T) {
 			w.placer.script = tt.script
 			_, message := w.accept("k", msft100)
 			id := orderIDOf(t, message)
-			var got []Verdict
+			var got []queue.Verdict
 			for n := 1; n <= tt.attempts; n++ {
 				got = append(got, w.deliver("order-intake-placements", n, message)...)
 				w.clock.Advance(time.Second)
@@ -421,7 +427,7 @@ func TestConsumerOutcomes(t *testing.T) {
 			if code != http.StatusOK || doc.Status != tt.wantStatus || doc.Reason != tt.wantReason {
 				t.Errorf("GET: %d %+v, want %s with reason %q", code, doc, tt.wantStatus, tt.wantReason)
 			}
-			if (doc.PlacedAt != "") != (tt.wantStatus == StatusPlaced) {
+			if (doc.PlacedAt != "") != (tt.wantStatus == order.StatusPlaced) {
 				t.Errorf("placedAt %q on a %s order", doc.PlacedAt, doc.Status)
 			}
 			if n := w.placer.callsOf(id); n != tt.wantCalls {
@@ -471,7 +477,7 @@ func TestConsumerDuplicatesPlaceOnce(t *testing.T) {
 		if n := w.placer.callsOf(orderIDOf(t, message)); n != 1 {
 			t.Errorf("%d placer calls, want 1", n)
 		}
-		if lines := w.consumerLines(); len(lines) != 2 || lines[0].Event != "placed" || lines[1].Event != "duplicate" || lines[1].Status != StatusPlaced {
+		if lines := w.consumerLines(); len(lines) != 2 || lines[0].Event != "placed" || lines[1].Event != "duplicate" || lines[1].Status != order.StatusPlaced {
 			t.Errorf("lines %+v, want placed then duplicate", lines)
 		}
 	})
@@ -487,11 +493,12 @@ func TestConsumerDuplicatesPlaceOnce(t *testing.T) {
 	})
 	t.Run("two messages with one order id", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{Lease: 2 * time.Second, ResultTTL: time.Hour}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{Lease: 2 * time.Second, ResultTTL: time.Hour})
 		// The intake's result write fails: the 202 is answered, the claim
 		// keeps the key until its lease ends, then a retry queues again.
-		w.kv.FailNth(kvstore.OpPut, 3, errors.New("KV PUT failed: 503")) // claim, status record, result
+		faults.method, faults.err = "Complete", errors.New("storage: 503")
 		first, m1 := w.accept("k", msft100)
+		faults.method = ""
 		w.clock.Advance(3 * time.Second)
 		second, m2 := w.accept("k", msft100)
 		if orderIDOf(t, m1) != orderIDOf(t, m2) || second.Header().Get("Location") != first.Header().Get("Location") {
@@ -518,7 +525,7 @@ func TestConsumerInFlightIsRetriedAfterTheLease(t *testing.T) {
 	t.Parallel()
 	w := newQueueWorld(t, Settings{}, nil)
 	_, message := w.accept("k", msft100)
-	var concurrent []Verdict
+	var concurrent []queue.Verdict
 	w.placer.during = func() {
 		w.clock.Advance(4 * time.Second)
 		concurrent = w.deliver("order-intake-placements", 1, message)
@@ -549,9 +556,9 @@ func TestConsumerStorageFailures(t *testing.T) {
 	t.Parallel()
 	t.Run("read", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{QueueRetryBase: 7 * time.Second, QueueMaxRetries: 3}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{QueueRetryBase: 7 * time.Second, QueueMaxRetries: 3})
 		_, message := w.accept("k", msft100)
-		w.kv.FailNth(kvstore.OpGet, w.kv.Calls(kvstore.OpGet)+1, errors.New("KV GET failed: 503"))
+		faults.method, faults.err = "Lookup", errors.New("storage: 503")
 		if v := w.deliver("order-intake-placements", 1, message); v[0] != retryAfter(7) {
 			t.Errorf("verdict %+v, want a retry after the 7 s base", v[0])
 		}
@@ -564,9 +571,9 @@ func TestConsumerStorageFailures(t *testing.T) {
 	})
 	t.Run("claim", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{})
 		_, message := w.accept("k", msft100)
-		w.kv.FailNth(kvstore.OpPut, w.kv.Calls(kvstore.OpPut)+1, errors.New("KV PUT failed: 503"))
+		faults.method, faults.err = "Claim", errors.New("storage: 503")
 		if v := w.deliver("order-intake-placements", 2, message); v[0] != retryAfter(5) {
 			t.Errorf("verdict %+v, want a retry after the base delay", v[0])
 		}
@@ -576,28 +583,28 @@ func TestConsumerStorageFailures(t *testing.T) {
 	})
 	t.Run("outcome", func(t *testing.T) {
 		t.Parallel()
-		w := newQueueWorld(t, Settings{}, nil)
+		w, faults := newFaultyQueueWorld(t, Settings{})
 		_, message := w.accept("k", msft100)
 		id := orderIDOf(t, message)
-		// The consumer's puts: its claim, then its outcome.
-		w.kv.FailNth(kvstore.OpPut, w.kv.Calls(kvstore.OpPut)+2, errors.New("KV PUT failed: 503"))
+		faults.method, faults.err = "Complete", errors.New("storage: 503")
 		if v := w.deliver("order-intake-placements", 1, message); v[0] != retryAfter(30) {
 			t.Errorf("verdict %+v, want a retry after the 30 s lease", v[0])
 		}
-		if code, doc := w.status(id); code != http.StatusOK || doc.Status != StatusQueued {
+		faults.method = ""
+		if code, doc := w.status(id); code != http.StatusOK || doc.Status != order.StatusQueued {
 			t.Errorf("GET: %d %+v, want still queued", code, doc)
 		}
 		w.clock.Advance(30 * time.Second)
 		if v := w.deliver("order-intake-placements", 2, message); v[0] != ack {
 			t.Errorf("the retry: %+v, want ack", v[0])
 		}
-		if code, doc := w.status(id); code != http.StatusOK || doc.Status != StatusPlaced {
+		if code, doc := w.status(id); code != http.StatusOK || doc.Status != order.StatusPlaced {
 			t.Errorf("GET: %d %+v, want placed", code, doc)
 		}
 		if n := w.placer.callsOf(id); n != 2 {
 			t.Errorf("%d placer calls, want 2 (the gateway drops the second by its clientOrderId)", n)
 		}
-		if l := w.consumerLines()[0]; l.Event != "retry" || l.Cause != "result_write_error" || l.Status != StatusPlaced {
+		if l := w.consumerLines()[0]; l.Event != "retry" || l.Cause != "result_write_error" || l.Status != order.StatusPlaced {
 			t.Errorf("line %+v", l)
 		}
 	})
@@ -614,9 +621,9 @@ func TestDeadLetterSettlesAnOrderWithoutAnOutcome(t *testing.T) {
 		script     []error
 		wantStatus string
 	}{
-		{"placed", nil, StatusPlaced},
-		{"refused", []error{&Refusal{Status: 404, Reason: "Not Found"}}, StatusRejected},
-		{"still down", []error{errUnavailable}, StatusFailed},
+		{"placed", nil, order.StatusPlaced},
+		{"refused", []error{&order.Refusal{Status: 404, Reason: "Not Found"}}, order.StatusRejected},
+		{"still down", []error{errUnavailable}, order.StatusFailed},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -693,7 +700,9 @@ func TestConsumerMisconfigured(t *testing.T) {
 	t.Parallel()
 	w := newQueueWorld(t, Settings{}, nil)
 	_, message := w.accept("k", msft100)
-	w.consumer.Misconfigured = errors.New("setting QUEUE_MAX_RETRIES must be a whole number")
+	cfg := w.consumer.cfg
+	cfg.Misconfigured = errors.New("setting QUEUE_MAX_RETRIES must be a whole number")
+	w.consumer = New(cfg)
 	if v := w.deliver("order-intake-placements", 1, message); v[0] != retryAfter(900) {
 		t.Errorf("verdict %+v, want a retry after 900 s", v[0])
 	}
@@ -719,7 +728,7 @@ func TestConsumerBackoff(t *testing.T) {
 		{600 * time.Second, 2, 900 * time.Second},
 		{3600 * time.Second, 1, 900 * time.Second},
 	} {
-		c := &Consumer{RetryBase: tt.base}
+		c := New(Config{Settings: Settings{QueueRetryBase: tt.base}})
 		if got := c.backoff(tt.attempt); got != tt.want {
 			t.Errorf("base %v, attempt %d: %v, want %v", tt.base, tt.attempt, got, tt.want)
 		}
@@ -764,7 +773,7 @@ func TestQueueStatusScopingAndBadIDs(t *testing.T) {
 	_, message := w.accept("shared-key", msft100, acme...)
 	id := orderIDOf(t, message)
 
-	if code, doc := w.status(id, acme...); code != http.StatusOK || doc.Status != StatusQueued {
+	if code, doc := w.status(id, acme...); code != http.StatusOK || doc.Status != order.StatusQueued {
 		t.Errorf("acme, queued: %d %+v", code, doc)
 	}
 	w.deliver("order-intake-placements", 1, message)
@@ -780,7 +789,7 @@ func TestQueueStatusScopingAndBadIDs(t *testing.T) {
 	for name, r := range map[string]*httptest.ResponseRecorder{
 		"another client's placed order": w.do("GET", "/orders/"+id, "", globex...),
 		"acme reading globex's queued":  w.do("GET", "/orders/"+orderIDOf(t, other), "", acme...),
-		"an unknown id":                 w.do("GET", "/orders/"+OrderID("acme", "never", "x"), "", acme...),
+		"an unknown id":                 w.do("GET", "/orders/"+order.OrderID("acme", "never", "x"), "", acme...),
 	} {
 		p := wantError(t, r, http.StatusNotFound, "not_found")
 		if strings.Contains(p.Detail, id) {
@@ -841,8 +850,8 @@ func TestQueueStatusKVReads(t *testing.T) {
 func TestStatusRouteOnlyInQueueMode(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	wantError(t, w.do("GET", "/orders/"+OrderID("", "k", "f"), ""), http.StatusNotFound, "not_found")
-	wantError(t, w.do("POST", "/orders/"+OrderID("", "k", "f"), msft100), http.StatusNotFound, "not_found")
+	wantError(t, w.do("GET", "/orders/"+order.OrderID("", "k", "f"), ""), http.StatusNotFound, "not_found")
+	wantError(t, w.do("POST", "/orders/"+order.OrderID("", "k", "f"), msft100), http.StatusNotFound, "not_found")
 }
 
 // A misconfigured worker answers GET like POST: 500 after authentication.
@@ -850,7 +859,7 @@ func TestQueueStatusMisconfigured(t *testing.T) {
 	t.Parallel()
 	w := newQueueWorld(t, Settings{}, nil)
 	w.handler.cfg.Misconfigured = errors.New("setting QUEUE_RETRY_BASE_SECONDS must be a whole number")
-	wantError(t, w.do("GET", "/orders/"+OrderID("", "k", "f"), ""), http.StatusInternalServerError, "misconfigured")
+	wantError(t, w.do("GET", "/orders/"+order.OrderID("", "k", "f"), ""), http.StatusInternalServerError, "misconfigured")
 }
 
 // 20 concurrent retries of one key: one message, one placement (over an
@@ -860,7 +869,7 @@ func TestQueueConcurrentRetriesSendOneMessage(t *testing.T) {
 	stores := map[string]func(*kvstore.Fake, *kvstore.Clock) idempotency.Store{
 		"memory": func(_ *kvstore.Fake, c *kvstore.Clock) idempotency.Store { return memory.New(c.Now) },
 		"strict": func(kv *kvstore.Fake, c *kvstore.Clock) idempotency.Store {
-			return d1.Store{Table: d1.NewFakeTable(), Cache: &idemkv.Store{KV: kv}, Now: c.Now}
+			return d1.Store{Table: d1.NewFakeTable(), Results: &idemkv.Store{KV: kv}, Now: c.Now}
 		},
 	}
 	for name, store := range stores {
@@ -890,7 +899,7 @@ func TestQueueConcurrentRetriesSendOneMessage(t *testing.T) {
 			if n := w.placer.callsOf(orderIDOf(t, sent[0])); n != 1 {
 				t.Errorf("%d placements, want 1", n)
 			}
-			if code, doc := w.status(orderIDOf(t, sent[0])); code != http.StatusOK || doc.Status != StatusPlaced {
+			if code, doc := w.status(orderIDOf(t, sent[0])); code != http.StatusOK || doc.Status != order.StatusPlaced {
 				t.Errorf("GET: %d %+v", code, doc)
 			}
 		})
@@ -923,7 +932,7 @@ func TestStrictQueueMode(t *testing.T) {
 	t.Parallel()
 	table := d1.NewFakeTable()
 	w := newQueueWorld(t, Settings{}, func(kv *kvstore.Fake, c *kvstore.Clock) idempotency.Store {
-		return d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: c.Now}
+		return d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: c.Now}
 	})
 	w.placer.script = []error{errUnavailable}
 	first, message := w.accept("k", msft100)
@@ -937,7 +946,7 @@ func TestStrictQueueMode(t *testing.T) {
 	if v := w.deliver("order-intake-placements", 2, message, message); v[0] != ack || v[1] != ack {
 		t.Errorf("verdicts %+v", v)
 	}
-	if code, doc := w.status(id); code != http.StatusOK || doc.Status != StatusPlaced {
+	if code, doc := w.status(id); code != http.StatusOK || doc.Status != order.StatusPlaced {
 		t.Errorf("GET: %d %+v", code, doc)
 	}
 	if n := w.placer.callsOf(id); n != 2 {

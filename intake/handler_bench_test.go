@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"bytes"
@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/order"
 )
 
 // Benchmarks of the whole handler, natively, over an in-memory KV: a proxy
 // for the Go work of one request on the worker (BENCHMARKS.md), to profile
 // with go test -run '^$' -bench Handler -cpuprofile cpu.out ./order.
 
-// mapKV is the least a kvstore.Store can be, so that the profile shows the
+// mapKV is the least a kvstore.Namespace can be, so that the profile shows the
 // handler rather than a fake's bookkeeping. It ignores TTLs.
 type mapKV struct {
 	mu sync.Mutex
@@ -48,18 +48,17 @@ func (s *mapKV) Delete(_ context.Context, key string) error {
 
 // benchHandler is the handler as main.go wires it (default settings, the
 // cache of cacheEntries results), over a mapKV.
-func benchHandler(b *testing.B, cacheEntries int) *Handler {
+func benchHandler(b *testing.B, cacheEntries int) *Service {
 	settings, err := ParseSettings(func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)
 	}
-	return NewHandler(Config{
-		Engine: &idempotency.Engine{Store: idemkv.Store{KV: &mapKV{m: map[string]string{}}},
-			Lease: settings.Lease, Retention: settings.ResultTTL, Now: time.Now,
-			Cache: idempotency.NewResultCache(cacheEntries)},
-		Placer: MintReceipt{Now: time.Now}, Settings: settings, Log: io.Discard,
-	})
+	settings.ResultCacheEntries = cacheEntries
+	return New(Config{Store: idemkv.Store{KV: &mapKV{m: map[string]string{}}},
+		Placer: order.MintReceipt{Now: time.Now}, Settings: settings, Log: io.Discard})
 }
+
+var benchBody = []byte(`{"symbol":"MSFT","side":"buy","quantity":100}`)
 
 // benchResponse is what isolate's recorder is: the answer kept whole.
 type benchResponse struct {
@@ -73,7 +72,7 @@ func (w *benchResponse) WriteHeader(status int)      { w.status = status }
 func (w *benchResponse) Write(b []byte) (int, error) { return w.body.Write(b) }
 
 // serveBench sends one intake request the way isolate.serve builds it.
-func serveBench(b *testing.B, h *Handler, key string, want int) {
+func serveBench(b *testing.B, h *Service, key string, want int) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://127.0.0.1:8787/orders", bytes.NewReader(benchBody))
 	if err != nil {
 		b.Fatal(err)

@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"errors"
@@ -72,10 +72,9 @@ func ParseSettings(getenv func(string) string) (Settings, error) {
 		// KV refuses an expirationTtl below 60 s.
 		{"RESULT_TTL_SECONDS", 86400, 60, 365 * 86400, "seconds", in(&s.ResultTTL, time.Second)},
 		{"PLACEMENT_TIMEOUT_MS", 5000, 100, 60000, "milliseconds", in(&s.PlacementTimeout, time.Millisecond)},
-		// A full cache of 5,000 receipts keeps the standard build's Wasm
-		// memory at 16 MB, half the line at which the glue retires a
-		// runtime (and its cache); 100,000 would retire one every ~13,000
-		// requests (BENCHMARKS.md).
+		// Bounded so that a full cache keeps the Wasm memory well under the
+		// line at which the glue retires a runtime, and its cache with it
+		// (BENCHMARKS.md, "what one cache entry costs").
 		{"RESULT_CACHE_ENTRIES", 1000, 0, 5000, "entries", func(n int) { s.ResultCacheEntries = n }},
 		{"QUEUE_RETRY_BASE_SECONDS", 5, 1, 3600, "seconds", in(&s.QueueRetryBase, time.Second)},
 		// Cloudflare's own default and maximum of max_retries.

@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"crypto/sha256"
@@ -21,7 +21,7 @@ type Clients struct {
 
 // OpenWarning is logged when no clients are configured, once per Go runtime
 // (a runtime serves many requests of one isolate).
-const OpenWarning = `{"level":"warn","message":"CLIENT_TOKENS is not set: this worker accepts orders from anyone. Configure it before deploying (README: Client authentication)."}`
+const OpenWarning = `{"level":"warn","message":"CLIENT_TOKENS is not set: this worker accepts orders from anyone. Configure it before deploying (README.md#settings)."}`
 
 // validClientID keeps ids to 1–64 of A-Z a-z 0-9 . _ -: printable and free
 // of ':' and newlines, so that "<id>:" is an unambiguous record scope and the

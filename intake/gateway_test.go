@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"bytes"
@@ -11,9 +11,22 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/orderintake/edge/order"
 )
 
 const gatewayToken = "gw-t0ken-9c41e7"
+
+// maxReasonChars is how much of a refusal's reason order.Gateway keeps.
+const maxReasonChars = 200
+
+func market(symbol, side string, quantity uint64) order.Order {
+	return order.Order{Symbol: symbol, Side: side, Quantity: quantity, Type: order.TypeMarket, TimeInForce: order.TimeInForceDay}
+}
+
+func limit(symbol, side string, quantity uint64, price, timeInForce string) order.Order {
+	return order.Order{Symbol: symbol, Side: side, Quantity: quantity, Type: order.TypeLimit, LimitPrice: price, TimeInForce: timeInForce}
+}
 
 // downstream is a fake order gateway: it answers each call with the next of
 // its scripted answers (the last one repeats) and records what it was sent.
@@ -30,7 +43,7 @@ type downstreamCall struct {
 	body         string
 }
 
-func answer(status int, body string) func(http.ResponseWriter, *http.Request) {
+func answerWith(status int, body string) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -61,10 +74,10 @@ func (d *downstream) called() []downstreamCall {
 	return append([]downstreamCall(nil), d.calls...)
 }
 
-// clientFetch is the Fetcher natively, for these tests: an http.Client
+// clientFetch is the order.Fetcher natively, for these tests: an http.Client
 // under a context deadline, the body read within it as the platform's fetch
 // reads it. On Workers a Go timer would hang requests, so the worker's
-// Fetcher is isolate.Fetch, which aborts from JavaScript.
+// order.Fetcher is isolate.Fetch, which aborts from JavaScript.
 func clientFetch(req *http.Request, timeout time.Duration) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), timeout)
 	defer cancel()
@@ -84,8 +97,8 @@ func clientFetch(req *http.Request, timeout time.Duration) (*http.Response, erro
 // gatewayTo places the worker's orders through the order gateway at url,
 // as main.go wires it when PLACEMENT_URL is set.
 func (w *worker) gatewayTo(url string) *worker {
-	w.placer.next = Gateway{URL: url, Token: gatewayToken, Timeout: 100 * time.Millisecond,
-		Fetcher: FetchFunc(clientFetch), Now: w.clock.Now}
+	w.placer.next = order.Gateway{URL: url, Token: gatewayToken, Timeout: 100 * time.Millisecond,
+		Fetcher: Fetch(clientFetch), Now: w.clock.Now}
 	return w
 }
 
@@ -103,24 +116,24 @@ func TestGatewayOutcomes(t *testing.T) {
 		event   string
 		retried bool // whether a retry of the key reaches the gateway again
 	}{
-		{"200", answer(200, `{"id":"oms-1"}`), 201, "", "", "placed", false},
-		{"201 without a body", answer(201, ``), 201, "", "", "placed", false},
-		{"204", answer(204, ``), 201, "", "", "placed", false},
-		{"400 with a message", answer(400, `{"error":"bad_symbol","message":"Unknown symbol MSFT."}`), 422, "order_rejected", "Unknown symbol MSFT.", "order_rejected", false},
-		{"403 with an error string", answer(403, `{"error":"account suspended"}`), 422, "order_rejected", "account suspended", "order_rejected", false},
-		{"404 without a body", answer(404, ``), 422, "order_rejected", "Not Found", "order_rejected", false},
-		{"422 with a message that is not a string", answer(422, `{"message":{"text":"x"},"error":"market closed"}`), 422, "order_rejected", "market closed", "order_rejected", false},
-		{"422 with a blank message", answer(422, `{"message":"  ","error":""}`), 422, "order_rejected", "Unprocessable Entity", "order_rejected", false},
-		{"422 with a long message", answer(422, `{"message":"`+long+`"}`), 422, "order_rejected", long[:2*maxReasonChars], "order_rejected", false},
-		{"422 with plain text", answer(422, `market closed`), 422, "order_rejected", "Unprocessable Entity", "order_rejected", false},
-		{"401", answer(401, `{"message":"bad token"}`), 502, "placement_failed", "", "placement_error", true},
-		{"408", answer(408, ``), 502, "placement_failed", "", "placement_error", true},
-		{"409", answer(409, ``), 502, "placement_failed", "", "placement_error", true},
-		{"425", answer(425, ``), 502, "placement_failed", "", "placement_error", true},
-		{"429", answer(429, ``), 502, "placement_failed", "", "placement_error", true},
-		{"500", answer(500, ``), 502, "placement_failed", "", "placement_error", true},
-		{"503", answer(503, `{"message":"try later"}`), 502, "placement_failed", "", "placement_error", true},
-		{"304", answer(304, ``), 502, "placement_failed", "", "placement_error", true},
+		{"200", answerWith(200, `{"id":"oms-1"}`), 201, "", "", "placed", false},
+		{"201 without a body", answerWith(201, ``), 201, "", "", "placed", false},
+		{"204", answerWith(204, ``), 201, "", "", "placed", false},
+		{"400 with a message", answerWith(400, `{"error":"bad_symbol","message":"Unknown symbol MSFT."}`), 422, "order_rejected", "Unknown symbol MSFT.", "order_rejected", false},
+		{"403 with an error string", answerWith(403, `{"error":"account suspended"}`), 422, "order_rejected", "account suspended", "order_rejected", false},
+		{"404 without a body", answerWith(404, ``), 422, "order_rejected", "Not Found", "order_rejected", false},
+		{"422 with a message that is not a string", answerWith(422, `{"message":{"text":"x"},"error":"market closed"}`), 422, "order_rejected", "market closed", "order_rejected", false},
+		{"422 with a blank message", answerWith(422, `{"message":"  ","error":""}`), 422, "order_rejected", "Unprocessable Entity", "order_rejected", false},
+		{"422 with a long message", answerWith(422, `{"message":"`+long+`"}`), 422, "order_rejected", long[:2*maxReasonChars], "order_rejected", false},
+		{"422 with plain text", answerWith(422, `market closed`), 422, "order_rejected", "Unprocessable Entity", "order_rejected", false},
+		{"401", answerWith(401, `{"message":"bad token"}`), 502, "placement_failed", "", "placement_error", true},
+		{"408", answerWith(408, ``), 502, "placement_failed", "", "placement_error", true},
+		{"409", answerWith(409, ``), 502, "placement_failed", "", "placement_error", true},
+		{"425", answerWith(425, ``), 502, "placement_failed", "", "placement_error", true},
+		{"429", answerWith(429, ``), 502, "placement_failed", "", "placement_error", true},
+		{"500", answerWith(500, ``), 502, "placement_failed", "", "placement_error", true},
+		{"503", answerWith(503, `{"message":"try later"}`), 502, "placement_failed", "", "placement_error", true},
+		{"304", answerWith(304, ``), 502, "placement_failed", "", "placement_error", true},
 		{"a hang past the timeout", hang, 502, "placement_failed", "", "placement_error", true},
 	}
 	for _, tt := range tests {
@@ -130,7 +143,7 @@ func TestGatewayOutcomes(t *testing.T) {
 			w := newWorker(t).gatewayTo(d.URL)
 			first := w.post("k", msft100)
 			if tt.code == "" {
-				if first.Code != tt.status || receiptOf(t, first).OrderID != OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
+				if first.Code != tt.status || receiptOf(t, first).OrderID != order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
 					t.Fatalf("got %d %s, want a %d receipt", first.Code, first.Body.String(), tt.status)
 				}
 			} else if e := wantError(t, first, tt.status, tt.code); e.Reason != tt.reason {
@@ -169,7 +182,7 @@ func TestGatewayOutcomes(t *testing.T) {
 func TestGatewayRequest(t *testing.T) {
 	t.Parallel()
 	id := func(scope string) string {
-		return OrderID(scope, "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint())
+		return order.OrderID(scope, "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint())
 	}
 	tests := []struct {
 		name     string
@@ -189,10 +202,10 @@ func TestGatewayRequest(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDownstream(t, answer(201, ``))
+			d := newDownstream(t, answerWith(201, ``))
 			w := tt.worker(t)
-			w.placer.next = Gateway{URL: d.URL + "/v1/orders", Token: tt.token, Timeout: time.Second,
-				Fetcher: FetchFunc(clientFetch), Now: w.clock.Now}
+			w.placer.next = order.Gateway{URL: d.URL + "/v1/orders", Token: tt.token, Timeout: time.Second,
+				Fetcher: Fetch(clientFetch), Now: w.clock.Now}
 			tt.send(w)
 			calls := d.called()
 			if len(calls) != 1 {
@@ -201,7 +214,9 @@ func TestGatewayRequest(t *testing.T) {
 			if calls[0].method != "POST" || calls[0].path != "/v1/orders" {
 				t.Errorf("sent %s %s, want POST /v1/orders", calls[0].method, calls[0].path)
 			}
-			var sent gatewayOrder
+			var sent struct {
+				ClientOrderID string `json:"clientOrderId"`
+			}
 			json.Unmarshal([]byte(calls[0].body), &sent)
 			h := calls[0].header
 			if calls[0].body != tt.wantBody {
@@ -215,26 +230,26 @@ func TestGatewayRequest(t *testing.T) {
 	}
 }
 
-// docs/downstreams.md#the-order-gateway: the body for every kind of order, sent by Gateway.Place itself.
+// docs/downstreams.md#the-order-gateway: the body for every kind of order, sent by order.Gateway.Place itself.
 func TestGatewayBody(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		o      Order
+		o      order.Order
 		client string
 		want   string
 	}{
-		{"a market order built in Go", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}, "",
+		{"a market order built in Go", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}, "",
 			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day"}`},
 		{"a market order", market("MSFT", "buy", 100), "",
 			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day"}`},
-		{"a market order, good till cancelled, scoped", Order{Symbol: "MSFT", Side: "sell", Quantity: 7, Type: TypeMarket, TimeInForce: TimeInForceGTC}, "acme",
+		{"a market order, good till cancelled, scoped", order.Order{Symbol: "MSFT", Side: "sell", Quantity: 7, Type: order.TypeMarket, TimeInForce: order.TimeInForceGTC}, "acme",
 			`{"clientOrderId":"id-1","symbol":"MSFT","side":"sell","quantity":7,"type":"market","timeInForce":"gtc","client":"acme"}`},
-		{"a limit order", limit("MSFT", "buy", 100, "123.45", TimeInForceDay), "",
+		{"a limit order", limit("MSFT", "buy", 100, "123.45", order.TimeInForceDay), "",
 			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":100,"type":"limit","limitPrice":"123.45","timeInForce":"day"}`},
-		{"a limit order, immediate or cancel, scoped", limit("BTC-USD", "buy", 2, "0.00000001", TimeInForceIOC), "acme",
+		{"a limit order, immediate or cancel, scoped", limit("BTC-USD", "buy", 2, "0.00000001", order.TimeInForceIOC), "acme",
 			`{"clientOrderId":"id-1","symbol":"BTC-USD","side":"buy","quantity":2,"type":"limit","limitPrice":"0.00000001","timeInForce":"ioc","client":"acme"}`},
-		{"a limit order built in Go, its price not canonical", Order{Symbol: "MSFT", Side: "buy", Quantity: 1, Type: TypeLimit, LimitPrice: "0123.450"}, "",
+		{"a limit order built in Go, its price not canonical", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 1, Type: order.TypeLimit, LimitPrice: "0123.450"}, "",
 			`{"clientOrderId":"id-1","symbol":"MSFT","side":"buy","quantity":1,"type":"limit","limitPrice":"123.45","timeInForce":"day"}`},
 		{"a symbol marshalJSON leaves unescaped", market("A&B<C>", "buy", 1), "",
 			`{"clientOrderId":"id-1","symbol":"A&B<C>","side":"buy","quantity":1,"type":"market","timeInForce":"day"}`},
@@ -242,9 +257,9 @@ func TestGatewayBody(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDownstream(t, answer(201, ``))
+			d := newDownstream(t, answerWith(201, ``))
 			at := time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
-			g := Gateway{URL: d.URL, Timeout: time.Second, Fetcher: FetchFunc(clientFetch), Now: func() time.Time { return at }}
+			g := order.Gateway{URL: d.URL, Timeout: time.Second, Fetcher: Fetch(clientFetch), Now: func() time.Time { return at }}
 			r, err := g.Place(context.Background(), "id-1", tt.client, tt.o)
 			if err != nil {
 				t.Fatal(err)
@@ -252,7 +267,7 @@ func TestGatewayBody(t *testing.T) {
 			if calls := d.called(); len(calls) != 1 || calls[0].body != tt.want {
 				t.Fatalf("sent %+v\nwant one call with %s", calls, tt.want)
 			}
-			want, _ := MintReceipt{Now: func() time.Time { return at }}.Place(context.Background(), "id-1", tt.client, tt.o)
+			want, _ := order.MintReceipt{Now: func() time.Time { return at }}.Place(context.Background(), "id-1", tt.client, tt.o)
 			if r != want {
 				t.Errorf("receipt %+v, want %+v", r, want)
 			}
@@ -264,7 +279,7 @@ func TestGatewayBody(t *testing.T) {
 // one clientOrderId, and the order is placed once there.
 func TestGatewayFailuresThenARetryPlacesOnce(t *testing.T) {
 	t.Parallel()
-	d := newDownstream(t, answer(503, ``), hang, answer(201, `{}`))
+	d := newDownstream(t, answerWith(503, ``), hang, answerWith(201, `{}`))
 	w := newWorker(t).gatewayTo(d.URL)
 	wantError(t, w.post("k", msft100), 502, "placement_failed")
 	wantError(t, w.post("k", msft100), 502, "placement_failed")
@@ -289,12 +304,12 @@ func TestGatewayFailuresThenARetryPlacesOnce(t *testing.T) {
 // docs/contract.md#logs: no credentials in logs, nor in any answer, on every path.
 func TestGatewayTokenNeverReachesLogsOrAnswers(t *testing.T) {
 	t.Parallel()
-	closed := newDownstream(t, answer(201, ``))
+	closed := newDownstream(t, answerWith(201, ``))
 	closed.Close() // a network error
 	for _, url := range []string{
-		newDownstream(t, answer(201, ``)).URL,
-		newDownstream(t, answer(422, `{"message":"no"}`)).URL,
-		newDownstream(t, answer(503, ``)).URL,
+		newDownstream(t, answerWith(201, ``)).URL,
+		newDownstream(t, answerWith(422, `{"message":"no"}`)).URL,
+		newDownstream(t, answerWith(503, ``)).URL,
 		newDownstream(t, hang).URL,
 		closed.URL,
 	} {

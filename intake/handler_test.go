@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -15,7 +16,9 @@ import (
 
 	"github.com/orderintake/edge/idempotency"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
+	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/kvstore"
+	"github.com/orderintake/edge/order"
 )
 
 const msft100 = `{"symbol":"MSFT","side":"buy","quantity":100}`
@@ -25,7 +28,7 @@ var t0 = time.Date(2026, 11, 23, 14, 30, 50, 123e6, time.UTC)
 // worker is the handler wired as main.go wires it, over the fake KV.
 type worker struct {
 	t       *testing.T
-	handler *Handler
+	handler *Service
 	store   idempotency.Store
 	kv      *kvstore.Fake
 	clock   *kvstore.Clock
@@ -40,10 +43,10 @@ type spyPlacer struct {
 	calls  int
 	fail   error
 	during func()
-	next   Placer
+	next   order.Placer
 }
 
-func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
+func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o order.Order) (order.Receipt, error) {
 	p.mu.Lock()
 	p.calls++
 	fail, during := p.fail, p.during
@@ -53,7 +56,7 @@ func (p *spyPlacer) Place(ctx context.Context, orderID, client string, o Order) 
 		during()
 	}
 	if fail != nil {
-		return Receipt{}, fail
+		return order.Receipt{}, fail
 	}
 	return p.next.Place(ctx, orderID, client, o)
 }
@@ -95,35 +98,44 @@ func newWorker(t *testing.T) *worker {
 	return newWorkerOn(t, clock, kv, kv)
 }
 
-func newWorkerOn(t *testing.T, clock *kvstore.Clock, kv *kvstore.Fake, store kvstore.Store) *worker {
+func newWorkerOn(t *testing.T, clock *kvstore.Clock, kv *kvstore.Fake, store kvstore.Namespace) *worker {
 	w := &worker{t: t, kv: kv, clock: clock, logs: &syncBuffer{},
-		placer: &spyPlacer{next: MintReceipt{Now: clock.Now}}}
+		placer: &spyPlacer{next: order.MintReceipt{Now: clock.Now}}}
 	w.store = idemkv.Store{KV: store}
 	w.handler = newTestHandler(t, w.store, w.placer, clock, w.logs)
 	return w
 }
 
-// reconfigure rebuilds w's handler with these settings and misconfiguration,
-// over the same store, placer, clock and log.
+// reconfigure rebuilds w's handler with these settings (the defaults where
+// they are zero) and misconfiguration, over the same store, placer, clock
+// and log.
 func (w *worker) reconfigure(settings Settings, misconfigured error) {
-	w.handler = NewHandler(Config{
-		Engine: &idempotency.Engine{Store: w.store, Lease: 30 * time.Second, Retention: 24 * time.Hour, Now: w.clock.Now},
-		Placer: w.placer, Settings: settings, Misconfigured: misconfigured, Log: w.logs, Now: w.clock.Now,
-	})
+	w.handler = New(Config{Store: w.store, Placer: w.placer, Settings: withDefaults(w.t, settings),
+		Misconfigured: misconfigured, Log: w.logs, Now: w.clock.Now})
 }
 
-// newTestHandler is the handler as main.go wires it, with the default
-// settings, over store.
-func newTestHandler(t *testing.T, store idempotency.Store, placer Placer, clock *kvstore.Clock, log io.Writer) *Handler {
+// withDefaults fills in the durations and counts left zero in s with their
+// defaults; the result cache stays as s has it (off when zero).
+func withDefaults(t *testing.T, s Settings) Settings {
 	t.Helper()
-	settings, err := ParseSettings(func(string) string { return "" })
+	defaults, err := ParseSettings(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewHandler(Config{
-		Engine: &idempotency.Engine{Store: store, Lease: settings.Lease, Retention: settings.ResultTTL, Now: clock.Now},
-		Placer: placer, Settings: settings, Log: log, Now: clock.Now,
-	})
+	if s.Lease == 0 {
+		s.Lease, s.ResultTTL, s.PlacementTimeout = defaults.Lease, defaults.ResultTTL, defaults.PlacementTimeout
+	}
+	if s.QueueRetryBase == 0 {
+		s.QueueRetryBase, s.QueueMaxRetries = defaults.QueueRetryBase, defaults.QueueMaxRetries
+	}
+	return s
+}
+
+// newTestHandler is the handler as main.go wires it, with the default
+// settings but no result cache, over store.
+func newTestHandler(t *testing.T, store idempotency.Store, placer order.Placer, clock *kvstore.Clock, log io.Writer) *Service {
+	t.Helper()
+	return New(Config{Store: store, Placer: placer, Settings: withDefaults(t, Settings{}), Log: log, Now: clock.Now})
 }
 
 // do sends a request; headers come in name, value pairs.
@@ -178,8 +190,8 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code st
 	if rec.Code != status || e.Error != code || e.Message == "" {
 		t.Fatalf("got %d %s, want %d %s", rec.Code, rec.Body.String(), status, code)
 	}
-	if e.Type != idempotency.ProblemTypeBase+code || e.Title == "" || e.Status != status || e.Detail != e.Message {
-		t.Errorf("problem details %+v: want type %s, a title, status %d and detail = message", e, idempotency.ProblemTypeBase+code, status)
+	if e.Type != ProblemTypeBase+code || e.Title == "" || e.Status != status || e.Detail != e.Message {
+		t.Errorf("problem details %+v: want type %s, a title, status %d and detail = message", e, ProblemTypeBase+code, status)
 	}
 	if ct := rec.Header().Get("Content-Type"); ct != idempotency.ProblemContentType {
 		t.Errorf("%d %s: Content-Type %q", rec.Code, code, ct)
@@ -187,9 +199,9 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code st
 	return e
 }
 
-func receiptOf(t *testing.T, rec *httptest.ResponseRecorder) Receipt {
+func receiptOf(t *testing.T, rec *httptest.ResponseRecorder) order.Receipt {
 	t.Helper()
-	var r Receipt
+	var r order.Receipt
 	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
 		t.Fatalf("receipt %q: %v", rec.Body.String(), err)
 	}
@@ -340,7 +352,7 @@ func TestCreatedThenReplayedByteForByte(t *testing.T) {
 		t.Fatalf("first: %d %s", created.Code, created.Body.String())
 	}
 	wantBody := fmt.Sprintf(`{"orderId":"%s","status":"accepted","symbol":"MSFT","side":"buy","quantity":100,"type":"market","timeInForce":"day","acceptedAt":"2026-11-23T14:30:50.123Z"}`,
-		OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()))
+		order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()))
 	if created.Body.String() != wantBody {
 		t.Fatalf("receipt\n got %s\nwant %s", created.Body.String(), wantBody)
 	}
@@ -428,9 +440,10 @@ func TestClaimHeldByAnotherRequest(t *testing.T) {
 // under the same order id.
 func TestClaimIsReclaimedAfterItsLease(t *testing.T) {
 	t.Parallel()
-	w := newWorker(t)
-	w.kv.FailNth(kvstore.OpPut, 2, errors.New("result write lost"))
+	w, faults := newFaultyWorker(t)
+	faults.method, faults.err = "Complete", errors.New("result write lost")
 	first := receiptOf(t, w.post("k", msft100))
+	faults.method = ""
 	w.clock.Advance(29 * time.Second)
 	wantError(t, w.post("k", msft100), 409, "in_progress")
 	w.clock.Advance(time.Second)
@@ -481,62 +494,114 @@ func TestMisconfiguredSettingRefusesEveryIntakeRequest(t *testing.T) {
 	}
 }
 
-// docs/contract.md#failures-fail-closed: every failure, injected, with what was placed and what is stored.
+// faultyStore is the memory store with a failure injected into one of its
+// methods: before it runs (nothing changed) or, with after, once it has run
+// (changed, but not confirmed).
+type faultyStore struct {
+	*memory.Store
+	method string // Lookup, Claim, Complete or Release
+	err    error
+	after  bool
+}
+
+func (s *faultyStore) fail(method string) (bool, error) {
+	return s.method == method, s.err
+}
+
+func (s *faultyStore) Lookup(ctx context.Context, key string) (*idempotency.Result, *idempotency.Claim, error) {
+	if fail, err := s.fail("Lookup"); fail {
+		return nil, nil, err
+	}
+	return s.Store.Lookup(ctx, key)
+}
+
+func (s *faultyStore) Claim(ctx context.Context, key string, c idempotency.Claim) (bool, *idempotency.Claim, error) {
+	if fail, err := s.fail("Claim"); fail {
+		if s.after {
+			s.Store.Claim(ctx, key, c)
+		}
+		return false, nil, err
+	}
+	return s.Store.Claim(ctx, key, c)
+}
+
+func (s *faultyStore) Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result) error {
+	if fail, err := s.fail("Complete"); fail {
+		return err
+	}
+	return s.Store.Complete(ctx, key, c, r)
+}
+
+func (s *faultyStore) Release(ctx context.Context, key string, c idempotency.Claim) error {
+	if fail, err := s.fail("Release"); fail {
+		return err
+	}
+	return s.Store.Release(ctx, key, c)
+}
+
+// newFaultyWorker is the worker over the memory store behind faults (none
+// until the test sets one).
+func newFaultyWorker(t *testing.T) (*worker, *faultyStore) {
+	clock := kvstore.NewClock(t0)
+	store := &faultyStore{Store: memory.New(clock.Now)}
+	w := &worker{t: t, clock: clock, logs: &syncBuffer{}, placer: &spyPlacer{next: order.MintReceipt{Now: clock.Now}}, store: store}
+	w.handler = newTestHandler(t, store, w.placer, clock, w.logs)
+	return w, store
+}
+
+// docs/contract.md#failures-fail-closed: every failure of the records, the
+// placer or the intake itself, injected into the memory store, with what was
+// placed, what is left stored and what is logged. How one store fails (which
+// of KV's reads or writes) is its own package's test.
 func TestFailuresFailClosed(t *testing.T) {
 	t.Parallel()
-	boom := errors.New("KV GET failed: 503 Service Unavailable")
+	down := errors.New("storage: 503 Service Unavailable")
+	corrupt := fmt.Errorf("%w under %q", idempotency.ErrCorruptRecord, "k")
+	gatewayDown := errors.New("gateway down")
+	refusal := &order.Refusal{Status: 422, Reason: "market closed"}
 	tests := []struct {
 		name        string
-		arrange     func(w *worker)
+		store       faultyStore
+		placerFails error
+		panics      bool
 		status      int
 		code        string // "" for a 201 receipt
 		event       string
 		placed      int
-		wantPending bool
+		wantClaim   bool
 		wantResult  bool
 	}{
-		{"reading the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 1, boom) },
+		{"reading the records fails", faultyStore{method: "Lookup", err: down}, nil, false,
 			503, "storage_unavailable", "storage_error", 0, false, false},
-		{"reading the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 2, boom) },
+		{"the records cannot be decoded", faultyStore{method: "Lookup", err: corrupt}, nil, false,
+			500, "corrupt_record", "storage_error", 0, false, false},
+		{"writing the claim fails", faultyStore{method: "Claim", err: down}, nil, false,
 			503, "storage_unavailable", "storage_error", 0, false, false},
-		{"writing the claim fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 1, boom) },
-			503, "storage_unavailable", "storage_error", 0, false, false},
-		{"reading the claim back fails", func(w *worker) { w.kv.FailNth(kvstore.OpGet, 3, boom) },
+		{"the claim is written but not confirmed", faultyStore{method: "Claim", err: down, after: true}, nil, false,
 			503, "storage_unavailable", "storage_error", 0, true, false},
-		{"placement fails", func(w *worker) { w.placer.fail = errors.New("gateway down") },
+		{"placement fails", faultyStore{}, gatewayDown, false,
 			502, "placement_failed", "placement_error", 1, false, false},
-		{"placement fails and the claim cannot be deleted", func(w *worker) {
-			w.placer.fail = errors.New("gateway down")
-			w.kv.FailNth(kvstore.OpDelete, 1, boom)
-		}, 502, "placement_failed", "placement_error", 1, true, false},
-		{"placement fails and the claim cannot be read to release it", func(w *worker) {
-			w.placer.fail = errors.New("gateway down")
-			w.kv.FailNth(kvstore.OpGet, 4, boom)
-		}, 502, "placement_failed", "placement_error", 1, true, false},
-		{"writing the result fails", func(w *worker) { w.kv.FailNth(kvstore.OpPut, 2, boom) },
+		{"placement fails and the claim cannot be released", faultyStore{method: "Release", err: down}, gatewayDown, false,
+			502, "placement_failed", "placement_error", 1, true, false},
+		{"writing the result fails", faultyStore{method: "Complete", err: down}, nil, false,
 			201, "", "result_write_error", 1, true, false},
-		{"the gateway refuses the order", func(w *worker) { w.placer.fail = &Refusal{Status: 422, Reason: "market closed"} },
-			422, "order_rejected", "order_rejected", 1, true, true},
-		{"the gateway refuses the order and the refusal cannot be stored", func(w *worker) {
-			w.placer.fail = &Refusal{Status: 422, Reason: "market closed"}
-			w.kv.FailNth(kvstore.OpPut, 2, boom)
-		}, 422, "order_rejected", "result_write_error", 1, true, false},
-		{"the result record is corrupt", func(w *worker) {
-			w.kv.Put(context.Background(), "result:k", `{"fingerprint":`, 60)
-		}, 500, "corrupt_record", "storage_error", 0, false, true},
-		{"the claim record is corrupt", func(w *worker) {
-			w.kv.Put(context.Background(), "pending:k", `{"fingerprint":"x"}`, 60)
-		}, 500, "corrupt_record", "storage_error", 0, true, false},
-		{"the placer panics", func(w *worker) { w.placer.during = func() { panic("nil map") } },
+		{"the gateway refuses the order", faultyStore{}, refusal, false,
+			422, "order_rejected", "order_rejected", 1, false, true},
+		{"the gateway refuses the order and the refusal cannot be stored", faultyStore{method: "Complete", err: down}, refusal, false,
+			422, "order_rejected", "result_write_error", 1, true, false},
+		{"the placer panics", faultyStore{}, nil, true,
 			500, "internal_error", "internal_error", 1, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorker(t)
-			tt.arrange(w)
-			pendingBefore, _ := w.kv.Stored("pending:k")
-			resultBefore, _ := w.kv.Stored("result:k")
+			w, store := newFaultyWorker(t)
+			store.method, store.err, store.after = tt.store.method, tt.store.err, tt.store.after
+			placer := w.placer
+			placer.fail = tt.placerFails
+			if tt.panics {
+				placer.during = func() { panic("nil map") }
+			}
 			rec := w.post("k", msft100)
 			if tt.code == "" {
 				if rec.Code != tt.status || receiptOf(t, rec).OrderID == "" {
@@ -548,16 +613,12 @@ func TestFailuresFailClosed(t *testing.T) {
 			if tt.status == 503 && rec.Header().Get("Retry-After") != "1" {
 				t.Errorf("503 Retry-After = %q, want 1", rec.Header().Get("Retry-After"))
 			}
-			if got := w.placer.placed(); got != tt.placed {
+			if got := placer.placed(); got != tt.placed {
 				t.Errorf("placed %d times, want %d", got, tt.placed)
 			}
-			pending, hasPending := w.kv.Stored("pending:k")
-			result, hasResult := w.kv.Stored("result:k")
-			if hasPending != tt.wantPending || hasResult != tt.wantResult {
-				t.Errorf("stored pending=%v result=%v, want pending=%v result=%v", hasPending, hasResult, tt.wantPending, tt.wantResult)
-			}
-			if tt.code == "corrupt_record" && (pending != pendingBefore || result != resultBefore) {
-				t.Error("a corrupt record was changed")
+			result, claim, _ := store.Store.Lookup(context.Background(), "k")
+			if (claim != nil) != tt.wantClaim || (result != nil) != tt.wantResult {
+				t.Errorf("stored claim %v, result %v; want claim=%v result=%v", claim, result, tt.wantClaim, tt.wantResult)
 			}
 			lines := w.logs.lines()
 			if len(lines) != 1 || lines[0].Event != tt.event || lines[0].Status != tt.status {
@@ -579,7 +640,7 @@ func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
 	wantError(t, w.post("k", msft100), 502, "placement_failed")
 	w.placer.fail = nil
 	rec := w.post("k", msft100)
-	if rec.Code != 201 || receiptOf(t, rec).OrderID != OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
+	if rec.Code != 201 || receiptOf(t, rec).OrderID != order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()) {
 		t.Fatalf("retry: %d %s", rec.Code, rec.Body.String())
 	}
 	if lines := w.logs.lines(); lines[0].OrderID != receiptOf(t, rec).OrderID {
@@ -591,8 +652,8 @@ func TestRetryAfterPlacementFailureSucceeds(t *testing.T) {
 // the claim keeps retries out until its lease ends.
 func TestLostResultWriteStillAnswersAndBlocksRetriesDuringTheLease(t *testing.T) {
 	t.Parallel()
-	w := newWorker(t)
-	w.kv.FailNth(kvstore.OpPut, 2, errors.New("KV PUT failed: 429 Too Many Requests"))
+	w, faults := newFaultyWorker(t)
+	faults.method, faults.err = "Complete", errors.New("429 Too Many Requests")
 	if rec := w.post("k", msft100); rec.Code != 201 {
 		t.Fatalf("first: %d", rec.Code)
 	}
@@ -656,7 +717,7 @@ func mustJSON(t *testing.T, v any) string {
 func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 	t.Parallel()
 	rival := func(body string) string {
-		o, err := ParseOrder([]byte(body))
+		o, err := order.ParseOrder([]byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -708,7 +769,7 @@ func TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered(t *testing.T) {
 func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	rival := mustJSON(t, idempotency.Claim{Fingerprint: Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	rival := mustJSON(t, idempotency.Claim{Fingerprint: order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ID: "rival", ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	w.placer.fail = errors.New("gateway down")
 	w.placer.during = func() {
 		if err := w.kv.Put(context.Background(), "pending:k", rival, 60); err != nil {
@@ -730,7 +791,7 @@ func TestReleaseLeavesAnotherRequestsClaim(t *testing.T) {
 func TestAClaimWithoutAClaimIDStillHoldsItsKey(t *testing.T) {
 	t.Parallel()
 	w := newWorker(t)
-	old := mustJSON(t, idempotency.Claim{Fingerprint: Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
+	old := mustJSON(t, idempotency.Claim{Fingerprint: order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint(), ClaimedAt: t0, LeaseUntil: t0.Add(30 * time.Second)})
 	if strings.Contains(old, "claimId") {
 		t.Fatalf("%s: an old claim has no claimId", old)
 	}
@@ -757,12 +818,12 @@ func TestOneLogLinePerIntakeRequestWithoutTheOrder(t *testing.T) {
 	if got := strings.Join(events, " "); got != "placed/201 replayed/200 key_reused/422" {
 		t.Errorf("log events %q", got)
 	}
-	id := OrderID("", "k", Order{Symbol: "SECRETSYM", Side: "buy", Quantity: 100}.Fingerprint())
+	id := order.OrderID("", "k", order.Order{Symbol: "SECRETSYM", Side: "buy", Quantity: 100}.Fingerprint())
 	if lines[0].OrderID != id || lines[1].OrderID != id {
 		t.Errorf("log order ids %q %q, want %q", lines[0].OrderID, lines[1].OrderID, id)
 	}
 	// The refused order is logged under its own id, not the stored one's.
-	if want := OrderID("", "k", Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()); lines[2].OrderID != want {
+	if want := order.OrderID("", "k", order.Order{Symbol: "MSFT", Side: "buy", Quantity: 100}.Fingerprint()); lines[2].OrderID != want {
 		t.Errorf("key_reused logged order id %q, want %q", lines[2].OrderID, want)
 	}
 	if raw := w.logs.b.String(); strings.Contains(raw, "SECRETSYM") || !strings.Contains(raw, `"elapsedMs":`) {
@@ -804,11 +865,10 @@ func TestRaceAcrossLocationsPlacesTwiceUnderOneOrderID(t *testing.T) {
 func TestResultCacheAnswersAndLogsAsAKVReplay(t *testing.T) {
 	t.Parallel()
 	uncached, cached := newWorker(t), newWorker(t)
-	cached.handler = NewHandler(Config{
-		Engine: &idempotency.Engine{Store: idemkv.Store{KV: cached.kv}, Lease: 30 * time.Second, Retention: 24 * time.Hour,
-			Now: cached.clock.Now, Cache: idempotency.NewResultCache(10)},
-		Placer: cached.placer, Log: cached.logs, Now: cached.clock.Now,
-	})
+	settings := withDefaults(t, Settings{})
+	settings.ResultCacheEntries = 10
+	cached.handler = New(Config{Store: idemkv.Store{KV: cached.kv}, Settings: settings,
+		Placer: cached.placer, Log: cached.logs, Now: cached.clock.Now})
 	var replays [2]*httptest.ResponseRecorder
 	for i, w := range []*worker{uncached, cached} {
 		w.post("k", msft100)
@@ -826,5 +886,26 @@ func TestResultCacheAnswersAndLogsAsAKVReplay(t *testing.T) {
 	}
 	if a, b := uncached.logs.lines()[1], cached.logs.lines()[1]; a != b {
 		t.Errorf("log lines differ: KV %+v, cache %+v", a, b)
+	}
+}
+
+// errReader fails every read, as a body whose connection broke.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A body that cannot be read is the intake's malformed_json, as it has
+// always been (the engine's own word for it is unreadable_body), and touches
+// no storage.
+func TestAnUnreadableBodyIsMalformedJSON(t *testing.T) {
+	t.Parallel()
+	w := newWorker(t)
+	req := httptest.NewRequest(http.MethodPost, "/orders", errReader{})
+	req.Header.Set("Idempotency-Key", "k")
+	rec := httptest.NewRecorder()
+	w.handler.ServeHTTP(rec, req)
+	wantError(t, rec, http.StatusBadRequest, "malformed_json")
+	if calls := w.kvCalls(); calls != [3]int{} {
+		t.Errorf("KV calls %v, want none", calls)
 	}
 }

@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"context"
@@ -15,13 +15,14 @@ import (
 	"github.com/orderintake/edge/idempotency/d1"
 	idemkv "github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/kvstore"
+	"github.com/orderintake/edge/order"
 )
 
 // strictWorker is the handler as main.go wires it in strict mode, over the
 // atomic fake table and the fake KV.
 type strictWorker struct {
 	t       *testing.T
-	handler *Handler
+	handler *Service
 	table   *d1.FakeTable
 	kv      *kvstore.Fake
 	clock   *kvstore.Clock
@@ -33,16 +34,16 @@ type countingPlacer struct {
 	calls int
 	delay time.Duration // real time spent placing, to widen races
 	fail  error
-	next  Placer
+	next  order.Placer
 }
 
-func (p *countingPlacer) Place(ctx context.Context, id, client string, o Order) (Receipt, error) {
+func (p *countingPlacer) Place(ctx context.Context, id, client string, o order.Order) (order.Receipt, error) {
 	p.mu.Lock()
 	p.calls++
 	p.mu.Unlock()
 	time.Sleep(p.delay)
 	if p.fail != nil {
-		return Receipt{}, p.fail
+		return order.Receipt{}, p.fail
 	}
 	return p.next.Place(ctx, id, client, o)
 }
@@ -62,8 +63,8 @@ func newStrictWorker(t *testing.T, table d1.Table) *strictWorker {
 		table = fake
 	}
 	w := &strictWorker{t: t, table: fake, kv: kv, clock: clock,
-		placer: &countingPlacer{next: MintReceipt{Now: clock.Now}}}
-	w.handler = newTestHandler(t, d1.Store{Table: table, Cache: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &syncBuffer{})
+		placer: &countingPlacer{next: order.MintReceipt{Now: clock.Now}}}
+	w.handler = newTestHandler(t, d1.Store{Table: table, Results: &idemkv.Store{KV: kv}, Now: clock.Now}, w.placer, clock, &syncBuffer{})
 	return w
 }
 
@@ -291,8 +292,8 @@ func TestStrictFailuresFailClosed(t *testing.T) {
 	}
 }
 
-func mustOrder(t *testing.T, body string) Order {
-	o, err := ParseOrder([]byte(body))
+func mustOrder(t *testing.T, body string) order.Order {
+	o, err := order.ParseOrder([]byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func mustOrder(t *testing.T, body string) Order {
 func TestStrictStoresAndReplaysARefusal(t *testing.T) {
 	t.Parallel()
 	w := newStrictWorker(t, nil)
-	w.placer.fail = &Refusal{Status: 403, Reason: "account suspended"}
+	w.placer.fail = &order.Refusal{Status: 403, Reason: "account suspended"}
 	first := w.post("k", msft100)
 	if first.Code != 422 || errorCode(first) != "order_rejected" || !strings.Contains(first.Body.String(), `"reason":"account suspended"`) {
 		t.Fatalf("first: %d %s, want 422 order_rejected with the reason", first.Code, first.Body.String())

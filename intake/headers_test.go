@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"net/http"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/orderintake/edge/order"
 )
 
 // The worker's glue hands the handler only RequestHeaders. Every answer and
@@ -110,11 +112,11 @@ func TestRequestHeadersAreAllTheQueueModeReads(t *testing.T) {
 	send("POST", "/orders", msft100, json...)
 	send("POST", "/orders", msft100, json...)
 	send("POST", "/orders", msft100, "Idempotency-Key", "q2")
-	o, err := ParseOrder([]byte(msft100))
+	o, err := order.ParseOrder([]byte(msft100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	orderID := OrderID("acme", "q1", o.Fingerprint())
+	orderID := order.OrderID("acme", "q1", o.Fingerprint())
 	for _, headers := range [][]string{acme, globex, nil} {
 		send("GET", "/orders/"+orderID, "", headers...)
 	}

@@ -1,4 +1,4 @@
-package order
+package intake
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/d1"
+	"github.com/orderintake/edge/order"
 )
 
 // v1Records are KV records as the first version of the worker wrote them
@@ -82,8 +83,8 @@ func TestRecordsOfTheFirstVersionKeepWorking(t *testing.T) {
 	wantError(t, w.post("v1-claimed", brk), 409, "in_progress")
 	w.clock.Advance(claim.LeaseUntil.Sub(w.clock.Now()))
 	again := w.post("v1-claimed", brk)
-	if again.Code != 201 || receiptOf(t, again).OrderID != OrderID("", "v1-claimed", claim.Fingerprint) {
-		t.Errorf("after the v1 lease: %d %s, want 201 under order id %s", again.Code, again.Body.String(), OrderID("", "v1-claimed", claim.Fingerprint))
+	if again.Code != 201 || receiptOf(t, again).OrderID != order.OrderID("", "v1-claimed", claim.Fingerprint) {
+		t.Errorf("after the v1 lease: %d %s, want 201 under order id %s", again.Code, again.Body.String(), order.OrderID("", "v1-claimed", claim.Fingerprint))
 	}
 	if w.placer.placed() != 1 {
 		t.Errorf("placed %d orders, want only the reclaimed one", w.placer.placed())

@@ -1,0 +1,70 @@
+package isolate
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
+// answer runs h on the request the glue handed over as head and body and
+// returns the response's head and its recorder.
+func answer(h http.Handler, head string, body []byte) (string, *recorder) {
+	method, url, header, err := parseRequestHead(head)
+	if err != nil {
+		panic(err)
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		panic(err)
+	}
+	req.Header = header
+	w := &recorder{header: http.Header{}}
+	h.ServeHTTP(w, req)
+	return responseHead(w.status(), w.header), w
+}
+
+// rehearse runs r through h the way serve runs a request from the glue, and
+// drops the answer; a panic is dropped too where Go can recover (TinyGo on
+// Wasm cannot: there it ends the runtime, as a request's would).
+func rehearse(h http.Handler, r *http.Request) {
+	defer func() { recover() }()
+	var body []byte
+	if r.Body != nil {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			panic(err)
+		}
+	}
+	answer(h, requestHead(r.Method, r.URL.String(), r.Header), body)
+}
+
+// recorder keeps the handler's answer until it is complete: the worker's
+// responses are small JSON bodies, sent whole. As with net/http, the first
+// status written is the response's: a later WriteHeader, or one after the
+// body began (which implies 200), changes nothing.
+type recorder struct {
+	header http.Header
+	code   int // 0 until the status is written
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(status int) {
+	if w.code == 0 {
+		w.code = status
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
+}
+
+// status is the response's status: 200 when the handler wrote none.
+func (w *recorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
