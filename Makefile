@@ -13,11 +13,11 @@ else ifneq ($(wildcard $(CURDIR)/.tinygo/installed),)
 TINYGO_CMD := XDG_CACHE_HOME=$(CURDIR)/.tinygo/cache $(CURDIR)/.tinygo/bin/tinygo
 endif
 
-.PHONY: build dev dev-strict dev-gateway dev-queue dev-strict-queue test services bench deploy deploy-strict deploy-queue kv-namespace d1-database queues tinygo clean
+.PHONY: build dev dev-strict dev-durable dev-gateway dev-queue dev-strict-queue dev-durable-queue test services bench deploy deploy-strict deploy-durable deploy-queue kv-namespace d1-database queues tinygo clean
 
 # The idempotency packages that build for the worker: all but the native
 # stores, whose tests start servers.
-WASM_IDEMPOTENCY := ./idempotency/ ./idempotency/d1/ ./idempotency/kv/ ./idempotency/memory/ ./idempotency/storetest/
+WASM_IDEMPOTENCY := ./idempotency/ ./idempotency/d1/ ./idempotency/durable/ ./idempotency/kv/ ./idempotency/memory/ ./idempotency/storetest/
 
 # The end-to-end tests that run against the native server too: those that
 # need no wrangler state (scripts/e2e/native_test.go).
@@ -46,7 +46,7 @@ else
 	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(BUILD)
 endif
 	rm $(BUILD)/worker.mjs $(BUILD)/runtime.mjs
-	cp isolate/worker.mjs $(BUILD)/worker.mjs
+	cp isolate/worker.mjs isolate/records.mjs $(BUILD)/
 ifeq ($(TINYGO),1)
 	$(TINYGO_CMD) build -target wasm -no-debug -tags '$(TAGS)' -o $(BUILD)/app.wasm $(PKG)
 else
@@ -67,6 +67,11 @@ dev: $(WRANGLER)
 dev-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --local --env strict
 	$(WRANGLER) dev --env strict --ip 127.0.0.1 --port $(PORT) --test-scheduled
+
+## dev-durable: strict mode on Durable Objects (record keys hashed over 64
+## SQLite objects, KV in front as the cache of results; docs/strict-mode.md)
+dev-durable: $(WRANGLER)
+	$(WRANGLER) dev --env durable --ip 127.0.0.1 --port $(PORT)
 
 ## dev-gateway: make dev, placing every order through the stand-in order gateway
 ## (scripts/oms) on 127.0.0.1:$(OMS_PORT); OMS_FLAGS='-first 503,503' or
@@ -95,6 +100,13 @@ dev-strict-queue: $(WRANGLER)
 	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
 	$(WRANGLER) dev --env strict-queue --ip 127.0.0.1 --port $(PORT) --test-scheduled --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
 
+## dev-durable-queue: the same with strict mode on Durable Objects ([env.durable-queue])
+dev-durable-queue: $(WRANGLER)
+	go build -o $${TMPDIR:-/tmp}/order-intake-oms ./scripts/oms
+	$${TMPDIR:-/tmp}/order-intake-oms -port $(OMS_PORT) $(OMS_FLAGS) & oms=$$!; \
+	trap 'kill $$oms 2>/dev/null' EXIT INT TERM; \
+	$(WRANGLER) dev --env durable-queue --ip 127.0.0.1 --port $(PORT) --var PLACEMENT_URL:http://127.0.0.1:$(OMS_PORT)/orders
+
 ## test: vet and staticcheck; native tests (the PostgreSQL and Redis stores
 ## against servers they start, installed by `make services`); then the
 ## end-to-end suite against the Wasm build under the pinned wrangler dev
@@ -121,8 +133,9 @@ ifneq ($(TINYGO_CMD),)
 	@# (the run above covers them); with TinyGo their rebuilds in
 	@# subprocesses take minutes and break their 30 s bound. The example
 	@# worker tests the engine, which the run above covers, and would cost a
-	@# third TinyGo build.
-	TINYGO=1 go test -tags e2e -count=1 -skip '^TestLauncher|^TestExampleWebhookReceiver' ./scripts/e2e/
+	@# third TinyGo build. The Durable Objects' restarts test storage, not the
+	@# build, and wait a minute for records to expire.
+	TINYGO=1 go test -tags e2e -count=1 -skip '^TestLauncher|^TestExampleWebhookReceiver|^TestDurableAfterD1AndAcrossRestarts' ./scripts/e2e/
 else
 	@echo "No TinyGo (make tinygo installs one): the end-to-end suite ran on the standard Go build only."
 endif
@@ -147,6 +160,11 @@ deploy: $(WRANGLER)
 deploy-strict: $(WRANGLER)
 	$(WRANGLER) d1 migrations apply $(D1_NAME) --remote --env strict
 	$(WRANGLER) deploy --env strict
+
+## deploy-durable: deploy strict mode on Durable Objects (the migration in
+## wrangler.toml creates the class's SQLite storage)
+deploy-durable: $(WRANGLER)
+	$(WRANGLER) deploy --env durable
 
 ## queues: create queue mode's queue and its dead-letter queue on your account, keeping
 ## messages QUEUE_RETENTION seconds (14 days; the Workers Free plan allows 86400 at most):

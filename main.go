@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/idempotency/d1"
+	"github.com/orderintake/edge/idempotency/durable"
 	"github.com/orderintake/edge/idempotency/kv"
 	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/intake"
@@ -44,6 +45,15 @@ func main() {
 		cleanup = d1.CleanupJob(table, time.Now, isolate.Console)
 	case !errors.Is(err, isolate.ErrNoDatabase) && misconfigured == nil:
 		misconfigured = fmt.Errorf("the D1 binding IDEMPOTENCY_DB cannot be opened (%w)", err)
+	}
+	// Strict mode on Durable Objects when their namespace is bound
+	// (env.durable); bound beside D1, they hold the claims while D1's cron
+	// job goes on cleaning its rows.
+	switch objects, err := isolate.OpenDurableObjects("IDEMPOTENCY_OBJECTS"); {
+	case err == nil:
+		store = durable.New(objects, results, time.Now)
+	case !errors.Is(err, isolate.ErrNoDurableObjects) && misconfigured == nil:
+		misconfigured = fmt.Errorf("the Durable Object binding IDEMPOTENCY_OBJECTS cannot be used (%w)", err)
 	}
 
 	// Queue mode when a producer is bound (wrangler.toml, env.queue): the

@@ -29,11 +29,14 @@
 //                                                 delete operations run in turn
 //               fetch(call, head, hasBody, body, timeoutMs)  isolate.Fetch
 //               queueSend(call, binding, json)    isolate.Queue.Send
+//               durable(call, binding, name, method, arg)  isolate.DurableObjects (records.mjs)
 //             and, through syscall/js, binding.grow(n) (a larger inbox) for Go.
 // A head is lines joined by "\n"; header names and values cannot hold one.
 import * as workers from "cloudflare:workers";
 import "./wasm_exec.js";
 import mod from "./app.wasm";
+import { callRecords } from "./records.mjs";
+export { IdempotencyRecords } from "./records.mjs";
 
 // Wasm memory never shrinks, so a runtime retires once its memory passes
 // this size: the next event starts a new one while the old one finishes what
@@ -190,6 +193,11 @@ class Runtime {
         const json = this.string(jsonPtr, jsonLen);
         this.call(call, () => this.env[this.string(bindingPtr, bindingLen)].send(JSON.parse(json), { contentType: "json" }),
           () => [0]);
+      },
+      durable: (call, bindingPtr, bindingLen, namePtr, nameLen, methodPtr, methodLen, argPtr, argLen) => {
+        const [binding, name, method, arg] = [this.string(bindingPtr, bindingLen), this.string(namePtr, nameLen),
+          this.string(methodPtr, methodLen), this.string(argPtr, argLen)];
+        this.call(call, () => callRecords(this.env[binding], name, method, arg), (reply) => [1, reply]);
       },
     };
   }

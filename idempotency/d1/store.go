@@ -14,8 +14,9 @@ import (
 // also written to KV, which every lookup reads first: a replay at the edge
 // costs one KV read, as with package kv alone.
 type Store struct {
-	// Table holds the records.
-	Table Table
+	// Table holds the records: a D1 Table, or any Records (package durable
+	// keeps them in Durable Objects).
+	Table Records
 	// Results, when not nil, keeps a copy of each completed result in KV,
 	// read before the table; nil means every lookup reads the table.
 	Results *kv.Store

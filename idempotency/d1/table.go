@@ -25,8 +25,9 @@ type Row struct {
 	ExpiresAt      time.Time
 }
 
-// Table is the D1 table of strict mode (the migrations beside this file).
-type Table interface {
+// Records are the atomic operations Store needs of wherever strict mode's
+// records live: a Table, or package durable's Durable Objects.
+type Records interface {
 	// Get returns the row under key, or nil when there is none or it has
 	// expired at now.
 	Get(ctx context.Context, key string, now time.Time) (*Row, error)
@@ -39,6 +40,12 @@ type Table interface {
 	Complete(ctx context.Context, key string, c idempotency.Claim, r idempotency.Result, expiresAt time.Time) error
 	// Release deletes the processing row of claim c, if it is still there.
 	Release(ctx context.Context, key string, c idempotency.Claim) error
+}
+
+// Table is the D1 table of strict mode (the migrations beside this file):
+// the Records, and the cron job's cleanup.
+type Table interface {
+	Records
 	// DeleteExpired deletes at most limit rows that expired at now and says
 	// how many it deleted.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)

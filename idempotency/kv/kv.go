@@ -41,7 +41,7 @@ func (s Store) Lookup(ctx context.Context, key string) (*idempotency.Result, *id
 	case err != nil || which < 0:
 		return nil, nil, err
 	case which == 0:
-		result, err := decodeResultRecord(raw, ResultPrefix+key)
+		result, err := DecodeResult(raw, ResultPrefix+key)
 		return result, nil, err
 	default:
 		claim, err := decodeRecord(raw, PendingPrefix+key, validClaim)
@@ -98,15 +98,7 @@ func (s Store) ReadResult(ctx context.Context, key string) (*idempotency.Result,
 	if err != nil || !found {
 		return nil, err
 	}
-	return decodeResultRecord(raw, ResultPrefix+key)
-}
-
-func decodeResultRecord(raw, kvKey string) (*idempotency.Result, error) {
-	record, err := decodeRecord(raw, kvKey, decodeResult)
-	if err != nil {
-		return nil, err
-	}
-	return &record.Result, nil
+	return DecodeResult(raw, ResultPrefix+key)
 }
 
 // WriteResult stores r under key for ttl, and at least KV's 60-second floor.

@@ -35,5 +35,9 @@ func DecodeClaim(raw, where string) (*idempotency.Claim, error) {
 // DecodeResult decodes a stored result; an error wrapping
 // idempotency.ErrCorruptRecord when it cannot.
 func DecodeResult(raw, where string) (*idempotency.Result, error) {
-	return decodeResultRecord(raw, where)
+	record, err := decodeRecord(raw, where, decodeResult)
+	if err != nil {
+		return nil, err
+	}
+	return &record.Result, nil
 }

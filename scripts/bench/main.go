@@ -148,6 +148,17 @@ type job struct {
 	runs         []stats
 }
 
+// runsOf are the runs of the job among jobs that measured name at conc on
+// target; nil when there is none.
+func runsOf(jobs []*job, target, name string, conc int) []stats {
+	for _, j := range jobs {
+		if j.target == target && j.name == name && j.conc == conc {
+			return j.runs
+		}
+	}
+	return nil
+}
+
 // result is everything a run measured.
 type result struct {
 	jobs    []*job
@@ -182,6 +193,7 @@ func main() {
 	queue := flag.Int("queue", 0, "instead, compare queue mode with inline placement through the gateway: this many new orders one at a time, then -runs of -duration at 8 clients (docs/queue-mode.md)")
 	gatewayDelay := flag.Duration("gateway-delay", 0, "with -queue, the stand-in gateway's time per call")
 	native := flag.Bool("native", false, "instead, measure the native server (cmd/orders-server) on memory, Redis and PostgreSQL against a net/http floor making the same store calls, at -duration and -runs")
+	stores := flag.Bool("stores", false, "instead, compare the stores: KV, strict mode on D1 and on Durable Objects, replay and new order (docs/strict-mode.md)")
 	flag.Parse()
 	if *seedOnly {
 		cfg.floor, cfg.breakdown, cfg.d1, cfg.unlogged = false, false, false, false
@@ -197,6 +209,13 @@ func main() {
 	}
 	if *native {
 		if err := nativeBench(ctx, nativeConfig{duration: cfg.duration, runs: cfg.runs, concs: cfg.concs}, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *stores {
+		if err := storesBench(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -232,22 +232,14 @@ func reportSeed(cfg config, res *result) {
 		fmt.Fprintf(out, "\n## Against the seed worker\n\nSkipped: %s.\n", res.noSeed)
 		return
 	}
-	runsOf := func(target, name string, conc int) []stats {
-		for _, j := range res.jobs {
-			if j.target == target && j.name == name && j.conc == conc {
-				return j.runs
-			}
-		}
-		return nil
-	}
 	fmt.Fprintf(out, "\n## Against the seed worker (median of %d runs of %v each; ratios of requests/s, [lowest–highest of one run's])\n\n", cfg.runs, cfg.duration)
 	fmt.Fprintln(out, "| path | c | target | req/s | ÷ seed (logged) | ÷ seed as published | p50 | p99 | workerd CPU/request |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|---|---|---|")
 	for _, p := range seedPaths {
 		for _, c := range cfg.concs {
-			seed, published := runsOf("seed", p.name, c), runsOf("seed-published", p.name, c)
+			seed, published := runsOf(res.jobs, "seed", p.name, c), runsOf(res.jobs, "seed-published", p.name, c)
 			for _, target := range seedTargets {
-				runs := runsOf(target, p.name, c)
+				runs := runsOf(res.jobs, target, p.name, c)
 				if len(runs) == 0 {
 					continue
 				}

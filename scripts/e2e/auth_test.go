@@ -65,7 +65,13 @@ func TestUnauthorized(t *testing.T) {
 
 func TestClientScope(t *testing.T) {
 	t.Parallel()
-	w := authWorker.get(t)
+	checkClientScope(t, authWorker.get(t))
+}
+
+// checkClientScope checks client scoping on w, which knows the clients of
+// clientTokens.
+func checkClientScope(t *testing.T, w *worker) {
+	t.Helper()
 	key := newKey()
 	alice := postAs(t, w, "alice", key, msft)
 	aliceReceipt := wantScopedReceipt(t, alice, "alice", key, msftOrder)

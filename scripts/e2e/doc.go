@@ -22,7 +22,11 @@
 // with client scoping, and [env.queue] on the faults build, whose local
 // queues wrangler dev simulates with their consumer and dead-letter queue;
 // the faults build sends a body to the queue on request (the same message
-// twice) and kills the runtime in the middle of a marked batch.
+// twice) and kills the runtime in the middle of a marked batch. Strict mode
+// on Durable Objects (durable_test.go) runs [env.durable] and
+// [env.durable-queue], and three instances one after another on one
+// storage directory (strict on D1, then Durable Objects, restarted); its
+// objects fail when SQLite's write lock is held on their local databases.
 //
 // Not covered here, and why:
 //   - 500 internal_error from the handler's own recover: no request makes the
@@ -40,6 +44,13 @@
 //     out of a client's reach. The native tests cover both
 //     (TestALostClaimAnswersAsTheWinnersRetryWouldBeAnswered,
 //     TestFailuresFailClosed); the races here meet the first by chance.
+//   - A Durable Object that cannot be reached, rather than one that throws:
+//     under wrangler dev every object runs in the worker's own workerd. The
+//     call fails the same way (a rejected promise, then 503), which the
+//     native tests cover (TestAFailingObjectFailsClosed).
+//   - A Durable Object completion failing after a successful placement: as
+//     with KV, too close to the claim to fail one and not the other; the
+//     native test covers it.
 //   - Bodies beyond 1 MiB: the worker drains up to 1 MiB of an oversized body
 //     before its 413 (TestBodySize sends 200000 bytes, then an order), and no
 //     further, so as not to spend CPU on a huge upload; under wrangler dev the

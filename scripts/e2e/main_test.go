@@ -70,8 +70,9 @@ var (
 		Vars: map[string]string{"PLACEMENT_TOKEN": gatewayToken}})}
 
 	workers = []*worker{defaultWorker, leaseWorker, cacheWorker, misconfiguredWorker, authWorker, strictWorker, faultsWorker, gatewayWorker, strictGatewayWorker,
-		queueWorker, strictQueueWorker, queueFaultsWorker, // queue_test.go
-		reloadWorker, refusedWorker} // coldstart_test.go
+		queueWorker, strictQueueWorker, durableQueueWorker, queueFaultsWorker, // queue_test.go
+		reloadWorker, refusedWorker, // coldstart_test.go
+		durableWorker} // durable_test.go
 )
 
 func (w *worker) get(t *testing.T) *worker {

@@ -10,11 +10,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,6 +44,9 @@ var (
 	// strictQueueWorker is strict mode and queue mode together, with client
 	// scoping.
 	strictQueueWorker = &worker{name: "strict-queue", gateway: true, opts: devserver.StrictQueueMode(devserver.Options{
+		Vars: queueVars(map[string]string{"CLIENT_TOKENS": clientTokens()})})}
+	// durableQueueWorker is the same on Durable Objects.
+	durableQueueWorker = &worker{name: "durable-queue", gateway: true, opts: devserver.DurableQueueMode(devserver.Options{
 		Vars: queueVars(map[string]string{"CLIENT_TOKENS": clientTokens()})})}
 	// queueFaultsWorker is queue mode on the faults build, whose consumer
 	// dies in the middle of a batch on request (isolate/faults.go). Its
@@ -321,16 +321,17 @@ func TestQueueDownstreamDownEndsFailedInTheDeadLetterQueue(t *testing.T) {
 }
 
 // 20 concurrent retries of one key: one message, one placement. Strict
-// mode's D1 claim makes the one message exact. In KV mode the read-back
-// narrows the race without closing it (README): two messages were seen
-// here, and the consumer's engine, keyed by order id, is what keeps the
-// placement single, so there the messages are counted and reported.
+// mode's claim, in D1 or in a Durable Object, makes the one message exact.
+// In KV mode the read-back narrows the race without closing it (README): two
+// messages were seen here, and the consumer's engine, keyed by order id, is
+// what keeps the placement single, so there the messages are counted and
+// reported.
 func TestQueueConcurrentRetriesOneMessageOnePlacement(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		w      *worker
 		client string
-	}{{strictQueueWorker, "alice"}, {queueWorker, ""}} {
+	}{{strictQueueWorker, "alice"}, {durableQueueWorker, "alice"}, {queueWorker, ""}} {
 		t.Run(tt.w.name, func(t *testing.T) {
 			t.Parallel()
 			w := tt.w.get(t)
@@ -609,25 +610,5 @@ func queueRuntimeDiesMidBatch(t *testing.T, w *worker) {
 // readers out as well as writers. See lockKVWrites.
 func lockKVReads(t *testing.T, w *worker) (unlock func()) {
 	t.Helper()
-	pattern := filepath.Join(w.srv.StateDir(), "v3", "kv", "miniflare-KVNamespaceObject", "*.sqlite-shm")
-	matches, _ := filepath.Glob(pattern)
-	var shm []string
-	for _, m := range matches {
-		if !strings.HasSuffix(m, "metadata.sqlite-shm") {
-			shm = append(shm, m)
-		}
-	}
-	if len(shm) != 1 {
-		t.Fatalf("want one KV database matching %s, found %q", pattern, shm)
-	}
-	f, err := os.OpenFile(shm[0], os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lock := syscall.Flock_t{Type: syscall.F_WRLCK, Start: 120, Len: 8}
-	if err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lock); err != nil {
-		f.Close()
-		t.Fatalf("taking SQLite's WAL locks: %v", err)
-	}
-	return func() { f.Close() }
+	return lockSQLite(t, kvDatabase(t, w), 8)
 }

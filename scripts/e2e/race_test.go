@@ -39,16 +39,21 @@ func TestConcurrentDuplicates(t *testing.T) {
 	}
 }
 
-// Strict mode claims the key in D1, atomically: exactly one placement, at
-// 50 concurrent duplicates × 20 keys.
+// Strict mode claims the key atomically, in D1 or in the key's Durable
+// Object: exactly one placement, at 50 concurrent duplicates × 20 keys.
 func TestConcurrentDuplicatesStrict(t *testing.T) {
 	t.Parallel()
-	res := runRace(t, strictWorker.get(t), 50, 20)
-	t.Logf("strict mode:\n%s", res)
-	for _, r := range res.Rounds {
-		if r.Placements != 1 {
-			t.Errorf("key %s: placed %d times, want exactly once", r.Key, r.Placements)
-		}
+	for _, w := range strictWorkers {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			res := runRace(t, w.get(t), 50, 20)
+			t.Logf("strict mode, %s:\n%s", w.name, res)
+			for _, r := range res.Rounds {
+				if r.Placements != 1 {
+					t.Errorf("key %s: placed %d times, want exactly once", r.Key, r.Placements)
+				}
+			}
+		})
 	}
 }
 

@@ -7,12 +7,25 @@ import (
 	"testing"
 )
 
+// strictWorkers are strict mode's, on D1 and on Durable Objects.
+var strictWorkers = []*worker{strictWorker, durableWorker}
+
 // Strict mode (docs/strict-mode.md) keeps the same contract with the records
-// in D1; the state machine is shared, so this checks the D1 path end to end
-// rather than every rule again. Its race is in race_test.go.
+// in D1 or in Durable Objects; the state machine is shared, so this checks
+// each store's path end to end rather than every rule again. Their race is
+// in race_test.go.
 func TestStrictReceiptReplayReuse(t *testing.T) {
 	t.Parallel()
-	w := strictWorker.get(t)
+	for _, w := range strictWorkers {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			checkReceiptReplayReuse(t, w.get(t))
+		})
+	}
+}
+
+func checkReceiptReplayReuse(t *testing.T, w *worker) {
+	t.Helper()
 	key := newKey()
 	first := post(t, w, key, msft)
 	wantReceipt(t, first, key, msftOrder)

@@ -6,6 +6,7 @@
 //
 //	go run ./scripts/race -n 20 -rounds 20                  # starts its own worker
 //	go run ./scripts/race -strict                           # the same in strict mode (D1)
+//	go run ./scripts/race -durable                          # strict mode on Durable Objects
 //	go run ./scripts/race -url http://127.0.0.1:8787 -log wrangler.log
 //
 // Without -url it starts a worker with internal/devserver (any further
@@ -31,14 +32,21 @@ func main() {
 	logFile := flag.String("log", "", "with -url: the worker's wrangler dev output, to count placements")
 	body := flag.String("order", race.DefaultOrder, "the order every request sends")
 	strict := flag.Bool("strict", false, "start the worker in strict mode (records in a local D1)")
+	durable := flag.Bool("durable", false, "start the worker in strict mode on Durable Objects")
 	flag.Parse()
-	if *url != "" && (*strict || flag.NArg() > 0) {
-		fmt.Fprintln(os.Stderr, "race: -strict and wrangler arguments are for a worker started here; they do not go with -url")
+	if *url != "" && (*strict || *durable || flag.NArg() > 0) {
+		fmt.Fprintln(os.Stderr, "race: -strict, -durable and wrangler arguments are for a worker started here; they do not go with -url")
 		os.Exit(2)
 	}
 	opts := devserver.Options{Args: flag.Args()}
-	if *strict {
+	switch {
+	case *strict && *durable:
+		fmt.Fprintln(os.Stderr, "race: -strict or -durable, not both")
+		os.Exit(2)
+	case *strict:
 		opts = devserver.StrictMode(opts)
+	case *durable:
+		opts = devserver.DurableMode(opts)
 	}
 	if err := run(*url, *logFile, race.Config{N: *n, Rounds: *rounds, Order: *body}, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "race:", err)

@@ -63,6 +63,11 @@ type Options struct {
 	// migrations_dir is taken relative to WorkerDir, and the project is not
 	// built. The worker must answer GET /healthz with 200, or HealthStatus.
 	WorkerDir string
+	// StateDir, when set, is where the instance keeps its local storage (KV,
+	// D1, Durable Objects) instead of a directory of its own, and Stop leaves
+	// it: an instance started later on the same StateDir finds what this one
+	// stored, as a restarted `wrangler dev --persist-to` does.
+	StateDir string
 	// Faults runs the build with the fault-injection routes of
 	// isolate/faults.go (make build TAGS=faults, into build-faults/), which
 	// make the Go runtime panic, crash or hold a request in flight.
@@ -86,6 +91,14 @@ func StrictMode(opts Options) Options {
 	return opts
 }
 
+// DurableMode returns opts for strict mode on Durable Objects
+// (wrangler.toml [env.durable]): wrangler dev creates the class's storage
+// itself, from the migration in wrangler.toml.
+func DurableMode(opts Options) Options {
+	opts.Args = append([]string{"--env", "durable"}, opts.Args...)
+	return opts
+}
+
 // QueueMode returns opts for the worker in queue mode (wrangler.toml
 // [env.queue]): the intake queues each order on the instance's own local
 // queue, which the same instance consumes, with its dead-letter queue.
@@ -104,12 +117,20 @@ func StrictQueueMode(opts Options) Options {
 	return opts
 }
 
+// DurableQueueMode returns opts for strict mode on Durable Objects and queue
+// mode together (wrangler.toml [env.durable-queue]).
+func DurableQueueMode(opts Options) Options {
+	opts.Args = append([]string{"--env", "durable-queue"}, opts.Args...)
+	return opts
+}
+
 // Server is one running `wrangler dev`.
 type Server struct {
 	// URL is the worker's base URL, http://127.0.0.1:<port>.
 	URL string
 
 	dir    string // config, build copy, state and logs; removed by Stop
+	state  string // the local storage: in dir, or Options.StateDir
 	root   string
 	native bool // the native server, not wrangler dev
 	cmd    *exec.Cmd
@@ -176,7 +197,10 @@ func start(opts Options) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Server{dir: dir, root: root, exited: make(chan struct{}), native: opts.Native != ""}
+	s := &Server{dir: dir, root: root, exited: make(chan struct{}), native: opts.Native != "", state: opts.StateDir}
+	if s.state == "" {
+		s.state = s.path(stateName)
+	}
 	if s.native {
 		err = withBuildLock(s.root, build.dir, syscall.LOCK_SH, s.copyFiles)
 	} else {
@@ -211,7 +235,7 @@ func start(opts Options) (*Server, error) {
 			"--ip", "127.0.0.1", "--port", strconv.Itoa(ports[0]),
 			// Two instances cannot share the default inspector port.
 			"--inspector-port", strconv.Itoa(ports[1]),
-			"--persist-to", s.path(stateName)}
+			"--persist-to", s.state}
 		for _, name := range slices.Sorted(maps.Keys(opts.Vars)) {
 			args = append(args, "--var", name+":"+opts.Vars[name])
 		}
@@ -420,7 +444,7 @@ func (s *Server) LogTail(n int) string {
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
 // StateDir is the instance's local storage (wrangler dev --persist-to).
-func (s *Server) StateDir() string { return s.path(stateName) }
+func (s *Server) StateDir() string { return s.state }
 
 // LogPath is the file wrangler writes to, until Stop removes it.
 func (s *Server) LogPath() string { return s.path(logName) }
@@ -436,7 +460,7 @@ func (s *Server) Wrangler(ctx context.Context, args ...string) ([]byte, error) {
 	if s.native {
 		return nil, errors.New("devserver: the native server has no wrangler state (its store is Options.Native)")
 	}
-	args = append(args, "--config", s.path(configName), "--local", "--persist-to", s.path(stateName))
+	args = append(args, "--config", s.path(configName), "--local", "--persist-to", s.state)
 	cmd := s.wranglerCmd(ctx, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
