@@ -23,7 +23,7 @@ export async function start(dir) {
     respond: () => rt.answered++,
     fail: () => rt.answered++,
   };
-  for (const name of ["finish", "log", "kv", "fetch", "queueSend"]) isolate[name] = () => {};
+  for (const name of ["finish", "log", "kv", "fetch", "queueSend", "durable"]) isolate[name] = () => {};
   const instance = new WebAssembly.Instance(mod, { ...go.importObject, isolate, workers: { ready: () => {} } });
   rt.memory = instance.exports.mem ?? instance.exports.memory;
   const log = console.log;
