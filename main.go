@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,7 +75,7 @@ func main() {
 		Statuses: namespace, Queue: orders, Fetch: isolate.Fetch, Log: isolate.Console})
 	isolate.Serve(service, isolate.Options{MaxBodyBytes: intake.MaxReadBytes, Headers: intake.RequestHeaders,
 		Scheduled: cleanup, Queue: service.Consume, InternalError: intake.InternalErrorBody(),
-		WarmUp: warmUp(settings), WarmUpRequests: warmUpRequests()})
+		WarmUp: warmUp(settings), WarmUpRequests: warmUpRequests})
 }
 
 // warmUp is the order handler over a memory store, open to every client,
@@ -86,14 +87,15 @@ func warmUp(settings intake.Settings) http.Handler {
 	return intake.New(intake.Config{Settings: settings, Store: memory.New(time.Now), Log: io.Discard})
 }
 
-// warmUpRequests are a new order, its replay, an invalid order and a health
-// check.
-func warmUpRequests() []*http.Request {
+// warmUpRequests are a round of the rehearsal: a new order under a key of
+// its round, its replay, an invalid order and a health check.
+func warmUpRequests(round int) []*http.Request {
+	key := "warm-up-" + strconv.Itoa(round)
 	var requests []*http.Request
 	for _, body := range []string{`{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"buy","quantity":1}`, `{"symbol":"MSFT","side":"hold","quantity":1}`} {
 		r, _ := http.NewRequest(http.MethodPost, "https://warm.up/orders", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("Idempotency-Key", "warm-up")
+		r.Header.Set("Idempotency-Key", key)
 		requests = append(requests, r)
 	}
 	health, _ := http.NewRequest(http.MethodGet, "https://warm.up/healthz", nil)

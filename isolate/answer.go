@@ -23,19 +23,19 @@ func answer(h http.Handler, head string, body []byte) (string, *recorder) {
 	return responseHead(w.status(), w.header), w
 }
 
-// rehearse runs r through h the way serve runs a request from the glue, and
-// drops the answer; a panic is dropped too where Go can recover (TinyGo on
-// Wasm cannot: there it ends the runtime, as a request's would).
-func rehearse(h http.Handler, r *http.Request) {
-	defer func() { recover() }()
-	var body []byte
-	if r.Body != nil {
-		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
-			panic(err)
+// rehearse hands serve, round after round, each request that requests
+// returns for that round, as the head and body the glue hands over. A request
+// whose body cannot be read is handed over with what was read of it.
+func rehearse(rounds int, requests func(round int) []*http.Request, serve func(head string, body []byte)) {
+	for round := range rounds {
+		for _, r := range requests(round) {
+			var body []byte
+			if r.Body != nil {
+				body, _ = io.ReadAll(r.Body)
+			}
+			serve(requestHead(r.Method, r.URL.String(), r.Header), body)
 		}
 	}
-	answer(h, requestHead(r.Method, r.URL.String(), r.Header), body)
 }
 
 // recorder keeps the handler's answer until it is complete: the worker's

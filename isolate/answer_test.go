@@ -1,6 +1,7 @@
 package isolate
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -40,8 +41,9 @@ func TestRecorderKeepsTheFirstStatus(t *testing.T) {
 	}
 }
 
-// A rehearsal hands the handler each request as the glue would, body and
-// headers included, and drops the answers; a panic ends only its own.
+// A rehearsal hands each round's requests over as the glue would, body and
+// headers included, round after round; here each goes through answer, as
+// serve runs it, and a panic ends only its own.
 func TestRehearse(t *testing.T) {
 	t.Parallel()
 	var seen []string
@@ -53,15 +55,25 @@ func TestRehearse(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusCreated)
 	})
-	post, _ := http.NewRequest(http.MethodPost, "https://warm.up/orders", strings.NewReader(`{"a":1}`))
-	post.Header.Set("Idempotency-Key", "k")
-	panics, _ := http.NewRequest(http.MethodGet, "https://warm.up/panic", nil)
-	health, _ := http.NewRequest(http.MethodGet, "https://warm.up/healthz", nil)
-	for _, r := range []*http.Request{post, panics, health} {
-		rehearse(h, r)
+	round := func(n int) []*http.Request {
+		key := fmt.Sprintf("k%d", n)
+		post, _ := http.NewRequest(http.MethodPost, "https://warm.up/orders", strings.NewReader(`{"a":1}`))
+		post.Header.Set("Idempotency-Key", key)
+		panics, _ := http.NewRequest(http.MethodGet, "https://warm.up/panic", nil)
+		health, _ := http.NewRequest(http.MethodGet, "https://warm.up/healthz", nil)
+		return []*http.Request{post, panics, health}
 	}
-	want := []string{`POST /orders k {"a":1}`, "GET /panic  ", "GET /healthz  "}
+	var statuses []string
+	rehearse(2, round, func(head string, body []byte) {
+		defer func() { recover() }()
+		head, _ = answer(h, head, body)
+		statuses = append(statuses, strings.SplitN(head, "\n", 2)[0])
+	})
+	want := []string{`POST /orders k0 {"a":1}`, "GET /panic  ", "GET /healthz  ", `POST /orders k1 {"a":1}`, "GET /panic  ", "GET /healthz  "}
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("the handler saw\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+	if got := strings.Join(statuses, " "); got != "201 201 201 201" {
+		t.Errorf("the answers' statuses were %s, want 201 for each request but the panics", got)
 	}
 }

@@ -43,18 +43,29 @@ type Options struct {
 	// problem details (RFC 9457), sent as application/problem+json. Empty
 	// leaves the glue's own, which names no application.
 	InternalError []byte
-	// WarmUp, when not nil, serves WarmUpRequests once as the runtime starts,
-	// before its first event, and its answers are dropped: V8 compiles a
-	// WebAssembly function the first time it runs, so a rehearsal of the
-	// request path spares the first real request that work. When the
-	// runtime starts at module scope (docs/runtime.md), it runs there, where
-	// nothing may wait on JavaScript: WarmUp must be the real handler's code
-	// over a store that keeps nothing outside the process (idempotency's
-	// memory store), and it must send and log nothing.
+	// WarmUp, when not nil, serves the requests of WarmUpRequests as the
+	// runtime starts, before its first event, and its answers are dropped: a
+	// rehearsal of the request path, so that the first request finds it
+	// compiled (docs/runtime.md#where-the-runtime-starts). The requests take
+	// the glue's requests' path, on a worker of the request pool, through
+	// serve and the import respond, with the event id 0, which no event has.
+	// When the runtime starts at module scope it runs there, where nothing
+	// may wait on JavaScript: WarmUp must be the real handler's code over a
+	// store that keeps nothing outside the process (idempotency's memory
+	// store), and it must send and log nothing.
 	WarmUp http.Handler
-	// WarmUpRequests are the requests WarmUp serves, in order.
-	WarmUpRequests []*http.Request
+	// WarmUpRequests returns the requests of one round of the rehearsal,
+	// fresh ones each round (a body is read once), in order.
+	WarmUpRequests func(round int) []*http.Request
 }
+
+// rehearsalRounds is how many times the rehearsal serves its requests. V8
+// compiles each WebAssembly function with Liftoff the first time it runs,
+// and recompiles it optimized in the background once it has run enough;
+// workerd has V8 drop all Liftoff code of the process each time it starts
+// another isolate (docs/runtime.md#where-the-runtime-starts). Only what the
+// rehearsal ran often enough to be optimized survives that.
+const rehearsalRounds = 50
 
 // Serve registers h and opts.Scheduled with the glue and blocks for the life
 // of the runtime.
@@ -63,9 +74,6 @@ func Serve(h http.Handler, opts Options) {
 	maxBodyBytes = int32(opts.MaxBodyBytes)
 	headerNames = strings.ToLower(strings.Join(opts.Headers, "\n"))
 	internalError = opts.InternalError
-	for _, r := range opts.WarmUpRequests {
-		rehearse(opts.WarmUp, r)
-	}
 	// Each request runs in a goroutine of its own (reused, pool.go); a cron
 	// event and a queue batch in a new one. What hands them over must never
 	// block (bridge.go).
@@ -75,6 +83,11 @@ func Serve(h http.Handler, opts Options) {
 		scheduled: func(id int32) { go runScheduled(opts.Scheduled, id) },
 		queue:     func(id int32, head string, bodies []byte) { go runQueue(consume, id, head, bodies) },
 	})
+	if opts.WarmUp != nil && opts.WarmUpRequests != nil {
+		requests.warm(func() {
+			rehearse(rehearsalRounds, opts.WarmUpRequests, func(head string, body []byte) { serve(opts.WarmUp, 0, head, body) })
+		})
+	}
 	select {}
 }
 

@@ -29,6 +29,15 @@ func (p *pool[T]) start(job T) {
 	go p.work(job)
 }
 
+// warm runs f on a new worker, which then waits for jobs as the others do:
+// the first job it takes finds its stack grown by f.
+func (p *pool[T]) warm(f func()) {
+	go func() {
+		f()
+		p.work(<-p.jobs)
+	}()
+}
+
 func (p *pool[T]) work(job T) {
 	for {
 		p.do(job)

@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -48,5 +49,29 @@ func TestPoolReusesIdleGoroutines(t *testing.T) {
 	}
 	if started != inFlight {
 		t.Errorf("after %d events in flight at once and 50 more, %d goroutines started, want %d", inFlight, started, inFlight)
+	}
+}
+
+// A worker warmed with a function serves the next job once the function
+// returns: no new goroutine is needed for it.
+func TestPoolWarmWorkerTakesTheNextJob(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var ran []string
+	done := make(chan struct{})
+	p := newPool(func(job string) { ran = append(ran, job); close(done) })
+	p.warm(func() { ran = append(ran, "warm-up") })
+	offered := false
+	for range 100 { // until the worker is back waiting for a job
+		if offered = p.offer("first"); offered {
+			break
+		}
+		runtime.Gosched()
+	}
+	if !offered {
+		t.Fatal("no worker was idle after the warm-up")
+	}
+	<-done
+	if got := strings.Join(ran, " "); got != "warm-up first" {
+		t.Errorf("ran %q, want the warm-up, then the first job", got)
 	}
 }
