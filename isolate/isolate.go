@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"syscall/js"
 )
 
 // Options are what Serve needs besides the handler.
@@ -59,12 +60,12 @@ type Options struct {
 	WarmUpRequests func(round int) []*http.Request
 }
 
-// rehearsalRounds is how many times the rehearsal serves its requests. V8
-// compiles each WebAssembly function with Liftoff the first time it runs,
-// and recompiles it optimized in the background once it has run enough;
-// workerd has V8 drop all Liftoff code of the process each time it starts
-// another isolate (docs/runtime.md#where-the-runtime-starts). Only what the
-// rehearsal ran often enough to be optimized survives that.
+// rehearsalRounds is how many times the rehearsal at module scope serves
+// its requests. V8 compiles each WebAssembly function with Liftoff the first
+// time it runs, and recompiles it optimized in the background once it has
+// run enough; workerd has V8 drop all Liftoff code of the process each time
+// it starts another isolate (docs/runtime.md#where-the-runtime-starts). Only
+// what the rehearsal ran often enough to be optimized survives that.
 const rehearsalRounds = 50
 
 // Serve registers h and opts.Scheduled with the glue and blocks for the life
@@ -84,8 +85,14 @@ func Serve(h http.Handler, opts Options) {
 		queue:     func(id int32, head string, bodies []byte) { go runQueue(consume, id, head, bodies) },
 	})
 	if opts.WarmUp != nil && opts.WarmUpRequests != nil {
+		// A runtime started in an event (the start at module scope refused,
+		// a runtime retired or died) rehearses once: that event waits for it.
+		rounds := 1
+		if js.Global().Get("context").Get("atModuleScope").Truthy() {
+			rounds = rehearsalRounds
+		}
 		requests.warm(func() {
-			rehearse(rehearsalRounds, opts.WarmUpRequests, func(head string, body []byte) { serve(opts.WarmUp, 0, head, body) })
+			rehearse(rounds, opts.WarmUpRequests, func(head string, body []byte) { serve(opts.WarmUp, 0, head, body) })
 		})
 	}
 	select {}

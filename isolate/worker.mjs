@@ -126,7 +126,8 @@ class Runtime {
     go._pendingEvent = null;
     // go.run returns once main blocks, isolate.Serve having called ready.
     // TinyGo's wasm_exec.js has no go.exit: an exit settles go.run's promise.
-    go.run(instance, { env, binding: this.binding }).then(
+    // atModuleScope tells Go how long it may rehearse (isolate.Serve).
+    go.run(instance, { env, binding: this.binding, atModuleScope: where === "module" }).then(
       (code) => this.die(`the Go program exited with code ${code}`),
       (err) => this.die(err),
     );
