@@ -118,7 +118,7 @@ test: $(WRANGLER) services
 	go vet -tags e2e ./...
 	@# The packages the Wasm builds use, listed: the native stores
 	@# (idempotency/postgres, idempotency/redis) and their test servers are not.
-	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/ ./intake/ ./queue/ $(WASM_IDEMPOTENCY) ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
+	GOOS=js GOARCH=wasm go vet . ./isolate/ ./order/ ./intake/ ./queue/ $(WASM_IDEMPOTENCY) ./internal/jsontext/ ./kvstore/ ./examples/... ./client/ ./scripts/bench/fixtures/emptygo/
 	GOOS=js GOARCH=wasm go vet -tags faults ./isolate/
 	scripts/staticcheck.sh
 	go test -race -count=1 ./...

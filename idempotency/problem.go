@@ -1,10 +1,10 @@
 package idempotency
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/orderintake/edge/internal/jsontext"
 )
 
 // ProblemContentType is the media type of a problem details body (RFC 9457).
@@ -102,7 +102,7 @@ type problemBody struct {
 // Response returns p as an answer in the application's words: its body,
 // Content-Type application/problem+json, Retry-After and the extra headers.
 func (ps Problems) Response(p *Problem) Response {
-	body, _ := MarshalJSON(problemBody{ // strings, numbers and a string map: cannot fail
+	body, _ := jsontext.Marshal(problemBody{ // strings, numbers and a string map: cannot fail
 		Type: ps.Type(p.Code), Title: ps.Title(p), Status: p.Status, Detail: p.Detail,
 		Error: p.Code, Message: p.Detail, Fields: p.Fields, RetryAfter: p.RetryAfter, Reason: p.Reason,
 	})
@@ -127,38 +127,4 @@ func (r Response) Write(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
 	w.WriteHeader(r.Status)
 	w.Write(r.Body)
-}
-
-// AppendJSONString appends s as a JSON string, as encoding/json writes it
-// (escapeHTML set) or as MarshalJSON does (not set), when s is printable
-// ASCII: '"' and '\' are escaped, and with escapeHTML '<', '>' and '&'
-// make ok false, as does anything else outside printable ASCII; the caller
-// then leaves s to encoding/json. It lets the request path's hand-written
-// encoders skip encoding/json's reflection, which costs WebAssembly dearly
-// (BENCHMARKS.md).
-func AppendJSONString(b []byte, s string, escapeHTML bool) ([]byte, bool) {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e || (escapeHTML && (c == '<' || c == '>' || c == '&')):
-			return b, false
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"'), true
-}
-
-// MarshalJSON writes v as JavaScript's JSON.stringify does: "<", ">" and "&"
-// stay as they are instead of becoming \u003c escapes.
-func MarshalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -3,7 +3,7 @@ package intake
 import (
 	"strconv"
 
-	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/internal/jsontext"
 	"github.com/orderintake/edge/order"
 )
 
@@ -15,7 +15,7 @@ import (
 // compares both.
 
 // marshalJSON writes JSON as JavaScript's JSON.stringify does.
-var marshalJSON = idempotency.MarshalJSON
+var marshalJSON = jsontext.Marshal
 
 // receiptJSON is a receipt with its hand-written encoder.
 type receiptJSON order.Receipt
@@ -40,20 +40,20 @@ func encodeJSON(v fastJSON, size int) ([]byte, error) {
 func (l *logLine) appendJSON(b []byte) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"event":`...)
-	if b, ok = idempotency.AppendJSONString(b, l.Event, false); !ok {
+	if b, ok = jsontext.AppendString(b, l.Event, false); !ok {
 		return nil, false
 	}
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(l.Status), 10)
 	if l.Code != "" {
 		b = append(b, `,"code":`...)
-		if b, ok = idempotency.AppendJSONString(b, l.Code, false); !ok {
+		if b, ok = jsontext.AppendString(b, l.Code, false); !ok {
 			return nil, false
 		}
 	}
 	if l.OrderID != "" {
 		b = append(b, `,"orderId":`...)
-		if b, ok = idempotency.AppendJSONString(b, l.OrderID, false); !ok {
+		if b, ok = jsontext.AppendString(b, l.OrderID, false); !ok {
 			return nil, false
 		}
 	}
@@ -61,7 +61,7 @@ func (l *logLine) appendJSON(b []byte) ([]byte, bool) {
 	b = strconv.AppendInt(b, l.ElapsedMs, 10)
 	if l.Error != "" {
 		b = append(b, `,"error":`...)
-		if b, ok = idempotency.AppendJSONString(b, l.Error, false); !ok {
+		if b, ok = jsontext.AppendString(b, l.Error, false); !ok {
 			return nil, false
 		}
 	}
@@ -75,7 +75,7 @@ func (r *receiptJSON) appendJSON(b []byte) ([]byte, bool) {
 	field := func(name, value string, omitEmpty bool) {
 		if ok && (value != "" || !omitEmpty) {
 			b = append(b, name...)
-			b, ok = idempotency.AppendJSONString(b, value, false)
+			b, ok = jsontext.AppendString(b, value, false)
 		}
 	}
 	field(`{"orderId":`, r.OrderID, false)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/orderintake/edge/internal/jsontext"
 )
 
 // Benchmarks of the pure-Go steps of a request, natively (BENCHMARKS.md):
@@ -50,7 +52,7 @@ func BenchmarkReceipt(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := marshalJSON(r); err != nil {
+		if _, err := jsontext.Marshal(r); err != nil {
 			b.Fatal(err)
 		}
 	}

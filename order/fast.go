@@ -1,9 +1,9 @@
 package order
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
+
+	"github.com/orderintake/edge/internal/jsontext"
 )
 
 // Fast paths for the common case of each step of a request, written by hand
@@ -158,63 +158,32 @@ func validSymbol(s string) bool {
 func appendCanonical(b []byte, o Order) ([]byte, bool) {
 	var ok bool
 	b = append(b, `{"symbol":`...)
-	if b, ok = appendJSONString(b, o.Symbol); !ok {
+	if b, ok = jsontext.AppendString(b, o.Symbol, true); !ok {
 		return nil, false
 	}
 	b = append(b, `,"side":`...)
-	if b, ok = appendJSONString(b, o.Side); !ok {
+	if b, ok = jsontext.AppendString(b, o.Side, true); !ok {
 		return nil, false
 	}
 	b = append(b, `,"quantity":`...)
 	b = strconv.AppendUint(b, o.Quantity, 10)
 	if o.Type != TypeMarket && o.Type != "" {
 		b = append(b, `,"type":`...)
-		if b, ok = appendJSONString(b, o.Type); !ok {
+		if b, ok = jsontext.AppendString(b, o.Type, true); !ok {
 			return nil, false
 		}
 	}
 	if o.LimitPrice != "" {
 		b = append(b, `,"limitPrice":`...)
-		if b, ok = appendJSONString(b, o.LimitPrice); !ok {
+		if b, ok = jsontext.AppendString(b, o.LimitPrice, true); !ok {
 			return nil, false
 		}
 	}
 	if o.TimeInForce != TimeInForceDay && o.TimeInForce != "" {
 		b = append(b, `,"timeInForce":`...)
-		if b, ok = appendJSONString(b, o.TimeInForce); !ok {
+		if b, ok = jsontext.AppendString(b, o.TimeInForce, true); !ok {
 			return nil, false
 		}
 	}
 	return append(b, '}'), true
-}
-
-// appendJSONString appends s as json.Marshal writes it when s is printable
-// ASCII other than '<', '>' and '&' (which json.Marshal escapes): '"' and '\'
-// are escaped. For anything else ok is false, and the caller leaves s to
-// encoding/json.
-func appendJSONString(b []byte, s string) ([]byte, bool) {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
-			return b, false
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"'), true
-}
-
-// marshalJSON writes v as JavaScript's JSON.stringify does, as the order
-// gateway's own JavaScript clients would: "<", ">" and "&" stay as they are.
-func marshalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/orderintake/edge/internal/jsontext"
 )
 
 // FetchRequest is one POST to the order gateway: its URL, headers (one value
@@ -84,7 +86,7 @@ type gatewayOrder struct {
 // order may or may not exist, and a retry under the same id settles it.
 func (g Gateway) Place(ctx context.Context, orderID, client string, o Order) (Receipt, error) {
 	o = o.WithDefaults()
-	body, err := marshalJSON(gatewayOrder{ClientOrderID: orderID, Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity,
+	body, err := jsontext.Marshal(gatewayOrder{ClientOrderID: orderID, Symbol: o.Symbol, Side: o.Side, Quantity: o.Quantity,
 		Type: o.Type, LimitPrice: o.LimitPrice, TimeInForce: o.TimeInForce, Client: client})
 	if err != nil {
 		return Receipt{}, err

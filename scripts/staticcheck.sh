@@ -19,6 +19,6 @@ trap 'rm -rf "$out"' EXIT
 "$bin" -f binary -tags e2e ./... >"$out/e2e"
 # The Wasm packages, listed: not the native stores (idempotency/postgres,
 # idempotency/redis), whose tests start servers.
-GOOS=js GOARCH=wasm "$bin" -f binary . ./isolate/... ./order/... ./idempotency/ ./idempotency/d1/ ./idempotency/durable/ ./idempotency/kv/ ./idempotency/memory/ ./idempotency/storetest/ ./kvstore/... ./examples/... ./client/... >"$out/wasm"
+GOOS=js GOARCH=wasm "$bin" -f binary . ./isolate/... ./order/... ./idempotency/ ./idempotency/d1/ ./idempotency/durable/ ./idempotency/kv/ ./idempotency/memory/ ./idempotency/storetest/ ./internal/jsontext/ ./kvstore/... ./examples/... ./client/... >"$out/wasm"
 GOOS=js GOARCH=wasm "$bin" -f binary -tags faults ./isolate/ >"$out/faults"
 "$bin" -merge "$out/native" "$out/e2e" "$out/wasm" "$out/faults"

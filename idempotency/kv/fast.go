@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/orderintake/edge/idempotency"
+	"github.com/orderintake/edge/internal/jsontext"
 )
 
 // Decoding a record by hand, for the records this package writes: under
@@ -338,7 +339,7 @@ func appendString(b []byte, s string, ok bool) ([]byte, bool) {
 	if !ok {
 		return b, false
 	}
-	return idempotency.AppendJSONString(b, s, true)
+	return jsontext.AppendString(b, s, true)
 }
 
 // appendTime appends t as time.Time's MarshalJSON does (RFC 3339 with the

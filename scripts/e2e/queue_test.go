@@ -16,8 +16,8 @@ import (
 	"time"
 
 	orderclient "github.com/orderintake/edge/client"
-	"github.com/orderintake/edge/idempotency"
 	"github.com/orderintake/edge/intake"
+	"github.com/orderintake/edge/internal/jsontext"
 	"github.com/orderintake/edge/order"
 	"github.com/orderintake/edge/scripts/internal/devserver"
 	"github.com/orderintake/edge/scripts/internal/oms"
@@ -501,7 +501,7 @@ func queueSameMessageTwice(t *testing.T, w *worker) {
 	waitStatus(t, w, id)
 	var receipt order.OrderStatus
 	json.Unmarshal(first.body, &receipt)
-	message, _ := idempotency.MarshalJSON(intake.QueueMessage{OrderID: id, Key: key, Order: msftOrder.WithDefaults(),
+	message, _ := jsontext.Marshal(intake.QueueMessage{OrderID: id, Key: key, Order: msftOrder.WithDefaults(),
 		Fingerprint: msftOrder.Fingerprint(), AcceptedAt: receipt.AcceptedAt})
 	w.traffic.RLock()
 	resp, err := client.Post(w.srv.URL+"/__faults/enqueue?copies=2", "application/json", bytes.NewReader(message))
