@@ -20,9 +20,9 @@ import (
 	"github.com/orderintake/edge/idempotency/d1"
 	"github.com/orderintake/edge/idempotency/durable"
 	"github.com/orderintake/edge/idempotency/kv"
-	"github.com/orderintake/edge/idempotency/memory"
 	"github.com/orderintake/edge/intake"
 	"github.com/orderintake/edge/isolate"
+	"github.com/orderintake/edge/kvstore"
 	"github.com/orderintake/edge/queue"
 	"github.com/syumai/workers/cloudflare"
 )
@@ -78,13 +78,15 @@ func main() {
 		WarmUp: warmUp(settings), WarmUpRequests: warmUpRequests})
 }
 
-// warmUp is the order handler over a memory store, open to every client,
-// logging nothing and placing with no gateway: what the runtime rehearses
-// as it starts (isolate.Options.WarmUp).
+// warmUp is the order handler over the KV store's code on an in-memory
+// namespace, open to every client, logging nothing and placing with no
+// gateway: what the runtime rehearses as it starts (isolate.Options.WarmUp).
+// The rehearsal's records go to that namespace, never to the bound one.
 func warmUp(settings intake.Settings) http.Handler {
 	settings.Clients = nil
 	settings.PlacementURL = ""
-	return intake.New(intake.Config{Settings: settings, Store: memory.New(time.Now), Log: io.Discard})
+	store := &kv.Store{KV: kvstore.NewFake(time.Now)}
+	return intake.New(intake.Config{Settings: settings, Store: store, Log: io.Discard})
 }
 
 // warmUpRequests are a round of the rehearsal: a new order under a key of

@@ -25,16 +25,30 @@ func answer(h http.Handler, head string, body []byte) (string, *recorder) {
 
 // rehearse hands serve, round after round, each request that requests
 // returns for that round, as the head and body the glue hands over. A request
-// whose body cannot be read is handed over with what was read of it.
+// whose body cannot be read is handed over with what was read of it. As the
+// bridge hands each event to a worker, another goroutine hands each request
+// over a channel to the one that serves it, so the rehearsal runs the
+// scheduler's part of an event too.
 func rehearse(rounds int, requests func(round int) []*http.Request, serve func(head string, body []byte)) {
-	for round := range rounds {
-		for _, r := range requests(round) {
-			var body []byte
-			if r.Body != nil {
-				body, _ = io.ReadAll(r.Body)
+	type request struct {
+		head string
+		body []byte
+	}
+	handed := make(chan request)
+	go func() {
+		defer close(handed)
+		for round := range rounds {
+			for _, r := range requests(round) {
+				var body []byte
+				if r.Body != nil {
+					body, _ = io.ReadAll(r.Body)
+				}
+				handed <- request{requestHead(r.Method, r.URL.String(), r.Header), body}
 			}
-			serve(requestHead(r.Method, r.URL.String(), r.Header), body)
 		}
+	}()
+	for r := range handed {
+		serve(r.head, r.body)
 	}
 }
 

@@ -65,8 +65,11 @@ type Options struct {
 // time it runs, and recompiles it optimized in the background once it has
 // run enough; workerd has V8 drop all Liftoff code of the process each time
 // it starts another isolate (docs/runtime.md#where-the-runtime-starts). Only
-// what the rehearsal ran often enough to be optimized survives that.
-const rehearsalRounds = 50
+// what the rehearsal ran often enough to be optimized survives that, and
+// each function's budget before it is optimized is V8's own: the number of
+// rounds is measured, against the first request's CPU and the start's
+// (BENCHMARKS.md, "2026-12-04: a rehearsal long enough to be optimized").
+const rehearsalRounds = 300
 
 // Serve registers h and opts.Scheduled with the glue and blocks for the life
 // of the runtime.
