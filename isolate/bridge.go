@@ -58,6 +58,7 @@ const (
 	eventSettle    = 2 // a call's outcome: status, then up to two parts
 	eventScheduled = 3 // a cron event: its cron expression; x is its time
 	eventQueue     = 4 // a queue batch: its head (batch.go), then its messages' bodies
+	eventNothing   = 5 // nothing to do: the glue rehearses the handover with it at module scope
 )
 
 // delivery is one event, as isolate_deliver hands it over: numbers only.
@@ -138,6 +139,7 @@ func startBridge(handle eventHandlers) {
 			case eventQueue:
 				a, b := inbox[:d.aLen], inbox[d.aLen:d.aLen+d.bLen]
 				handle.queue(d.id, string(a), append([]byte(nil), b...))
+			case eventNothing:
 			}
 		}
 	}()
