@@ -52,8 +52,9 @@ type Options struct {
 	// serve and the import respond, with the event id 0, which no event has.
 	// When the runtime starts at module scope it runs there, where nothing
 	// may wait on JavaScript: WarmUp must be the real handler's code over a
-	// store that keeps nothing outside the process (idempotency's memory
-	// store), and it must send and log nothing.
+	// store that keeps nothing outside the process (main.go's is the KV
+	// store on kvstore.Fake), and it must send and log nothing. Once the
+	// rehearsal is over, nothing keeps WarmUp.
 	WarmUp http.Handler
 	// WarmUpRequests returns the requests of one round of the rehearsal,
 	// fresh ones each round (a body is read once), in order.
@@ -81,13 +82,16 @@ func Serve(h http.Handler, opts Options) {
 	// Each request runs in a goroutine of its own (reused, pool.go); a cron
 	// event and a queue batch in a new one. What hands them over must never
 	// block (bridge.go).
-	consume := withQueueFaults(opts.Queue)
+	// The handlers below capture only what they use, never opts: what lives
+	// as long as the runtime must not keep the rehearsal's handler and the
+	// records it wrote.
+	consume, scheduled := withQueueFaults(opts.Queue), opts.Scheduled
 	startBridge(eventHandlers{
 		serve:     func(id int32, head string, body []byte) { serve(h, id, head, body) },
-		scheduled: func(id int32) { go runScheduled(opts.Scheduled, id) },
+		scheduled: func(id int32) { go runScheduled(scheduled, id) },
 		queue:     func(id int32, head string, bodies []byte) { go runQueue(consume, id, head, bodies) },
 	})
-	if opts.WarmUp != nil && opts.WarmUpRequests != nil {
+	if warmUp, warmUpRequests := opts.WarmUp, opts.WarmUpRequests; warmUp != nil && warmUpRequests != nil {
 		// A runtime started in an event (the start at module scope refused,
 		// a runtime retired or died) rehearses once: that event waits for it.
 		rounds := 1
@@ -95,7 +99,7 @@ func Serve(h http.Handler, opts Options) {
 			rounds = rehearsalRounds
 		}
 		requests.warm(func() {
-			rehearse(rounds, opts.WarmUpRequests, func(head string, body []byte) { serve(opts.WarmUp, 0, head, body) })
+			rehearse(rounds, warmUpRequests, func(head string, body []byte) { serve(warmUp, 0, head, body) })
 		})
 	}
 	select {}

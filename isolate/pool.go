@@ -30,10 +30,12 @@ func (p *pool[T]) start(job T) {
 }
 
 // warm runs f on a new worker, which then waits for jobs as the others do:
-// the first job it takes finds its stack grown by f.
+// the first job it takes finds its stack grown by f. The worker lives as
+// long as the runtime, so it lets go of f, and of what f holds, first.
 func (p *pool[T]) warm(f func()) {
 	go func() {
 		f()
+		f = nil
 		p.work(<-p.jobs)
 	}()
 }

@@ -75,3 +75,31 @@ func TestPoolWarmWorkerTakesTheNextJob(t *testing.T) {
 		t.Errorf("ran %q, want the warm-up, then the first job", got)
 	}
 }
+
+// A warmed worker keeps nothing of its warm-up once it returns: it waits for
+// jobs for the life of the runtime, and what the warm-up used (main.go's
+// rehearsal handler and the records it wrote) must not live as long.
+func TestPoolWarmWorkerDropsTheWarmUp(t *testing.T) {
+	p := newPool(func(string) {})
+	collected, warmed := make(chan struct{}), make(chan struct{})
+	p.warm(warmUpHolding(collected, warmed))
+	<-warmed
+	for range 100 {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
+	t.Fatal("what the warm-up function held was still reachable after it returned")
+}
+
+// warmUpHolding returns a warm-up that holds memory whose collection closes
+// collected, and closes warmed when it has run.
+func warmUpHolding(collected, warmed chan struct{}) func() {
+	held := new([1 << 16]byte)
+	runtime.SetFinalizer(held, func(*[1 << 16]byte) { close(collected) })
+	return func() { held[0] = 1; close(warmed) }
+}

@@ -19,8 +19,8 @@ func deps(t *testing.T, pkg string) []string {
 
 // The rooms of docs/adr/0009-one-room-per-concern.md: the order domain
 // depends on nothing else of the module but the leaf that writes JSON text,
-// and knows no HTTP; the client depends on the domain alone; the intake, which a native server reuses,
-// depends on nothing of the platform's glue.
+// and knows no HTTP; the client depends on the domain alone; the intake,
+// which a native server reuses, depends on nothing of the platform's glue.
 func TestLayers(t *testing.T) {
 	t.Parallel()
 	const module = "github.com/orderintake/edge/"
