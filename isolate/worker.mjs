@@ -145,7 +145,13 @@ class Runtime {
     // log lines after it). The runtime dies all the same.
     go._resolveExitPromise = () => this.die(`the Go program exited with code ${go.exitCode}`);
     starting = false;
-    if (this.inbox === undefined) {
+    if (where === "module" && this.inbox !== undefined) {
+      for (let i = 0; i < HANDOVERS_REHEARSED && !this.dead; i++) this.send(EVENT_NOTHING, 0, 0);
+    }
+    // A runtime that died while it started (in Go's rehearsal or the
+    // handovers) is not handed out: current is assigned only once this
+    // returns, so die() cannot clear it, and every event would go to it.
+    if (this.inbox === undefined || this.dead) {
       // At module scope, the start's failure is logged once, by the module
       // (a thrown Go start rejects go.run's promise, whose reason comes a
       // microtask later and is kept as this.failure).
@@ -155,9 +161,6 @@ class Runtime {
     }
     runtimesStarted = this.number;
     log({ event: "runtime_started", runtime: this.number, at: where });
-    if (where === "module") {
-      for (let i = 0; i < HANDOVERS_REHEARSED && !this.dead; i++) this.send(EVENT_NOTHING, 0, 0);
-    }
   }
 
   // imports are the functions Go calls (isolate/bridge.go). Pointers and

@@ -26,6 +26,9 @@ var (
 	// refusedWorker is reloaded by its test with a glue whose module-scope
 	// start throws.
 	refusedWorker = &worker{name: "refused"}
+	// diedWorker is reloaded by its test with a glue whose runtime dies
+	// while it starts at module scope.
+	diedWorker = &worker{name: "died"}
 )
 
 // refuseModuleScopeStart makes the glue's start at module scope throw, as a
@@ -40,6 +43,16 @@ func refuseModuleScopeStart(glue string) string {
 Math.random = () => { throw new Error("refused for the test"); };
 `+start, 1)
 	return glue + "\nMath.random = random;\n"
+}
+
+// dieInModuleScopeStart makes the runtime started at module scope die while
+// it rehearses the handover, as a runtime that traps there would.
+func dieInModuleScopeStart(glue string) string {
+	const handovers = "this.send(EVENT_NOTHING, 0, 0);"
+	if !strings.Contains(glue, handovers) {
+		panic("isolate/worker.mjs no longer has the line this test edits")
+	}
+	return strings.Replace(glue, handovers, `this.die("died for the test");`, 1)
 }
 
 // reload rewrites w's glue with edit (nil: unchanged) and a comment, so that
@@ -103,6 +116,9 @@ func TestFirstEventAfterAReload(t *testing.T) {
 		{"module scope", reloadWorker, nil, []string{`{"event":"runtime_started","runtime":1,"at":"module"}`}},
 		{"refused at module scope", refusedWorker, refuseModuleScopeStart, []string{
 			`{"event":"runtime_start_deferred","error":"the Go runtime did not start: Error: refused for the test"}`,
+			`{"event":"runtime_started","runtime":1,"at":"event"}`}},
+		{"died while starting at module scope", diedWorker, dieInModuleScopeStart, []string{
+			`{"event":"runtime_start_deferred","error":"the Go runtime did not start: died for the test"}`,
 			`{"event":"runtime_started","runtime":1,"at":"event"}`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
